@@ -1,0 +1,108 @@
+"""Settings read from ``RAG_*`` environment variables, in one place.
+
+A TOML file may add to them: ``RAG_CONFIG=/path/rag.toml`` or ``./rag.toml`` when present.
+Keys in the file are the variable names without the ``RAG_`` prefix, lower-case
+(``embed_model = "/models/bge-m3"``). Environment variables win over the file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+DEFAULT_EMBED_MODEL = "BAAI/bge-m3"
+DEFAULT_RERANK_MODEL = "BAAI/bge-reranker-v2-m3"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app, the CLIs and the benchmarks read from the environment."""
+
+    embed_model: str = DEFAULT_EMBED_MODEL
+    #: ``None`` when reranking is disabled (``RAG_RERANK_MODEL=none``).
+    rerank_model: str | None = DEFAULT_RERANK_MODEL
+    data_dir: Path = Path("data/collections")
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = field(default=None, repr=False)
+    #: ``"openai"``, ``"local"`` or ``"extractive"``; empty means: openai when a
+    #: base URL or model is configured, else extractive.
+    llm_backend: str = ""
+    device: str = "auto"
+    #: ingest limits (per file)
+    max_file_mb: float = 100.0
+    max_pages: int = 2000
+    file_timeout_s: float = 600.0
+
+    @property
+    def reranking(self) -> bool:
+        return self.rerank_model is not None
+
+    def resolved_llm_backend(self) -> str:
+        if self.llm_backend:
+            return self.llm_backend
+        return "openai" if (self.llm_base_url or self.llm_model) else "extractive"
+
+
+_ENV = {
+    "embed_model": "RAG_EMBED_MODEL",
+    "rerank_model": "RAG_RERANK_MODEL",
+    "data_dir": "RAG_DATA_DIR",
+    "llm_base_url": "RAG_LLM_BASE_URL",
+    "llm_model": "RAG_LLM_MODEL",
+    "llm_api_key": "RAG_LLM_API_KEY",
+    "llm_backend": "RAG_LLM_BACKEND",
+    "device": "RAG_DEVICE",
+    "max_file_mb": "RAG_MAX_FILE_MB",
+    "max_pages": "RAG_MAX_PAGES",
+    "file_timeout_s": "RAG_FILE_TIMEOUT_S",
+}
+
+
+def _config_file(env: dict[str, str]) -> dict[str, object]:
+    path = env.get("RAG_CONFIG") or ("rag.toml" if Path("rag.toml").is_file() else None)
+    if not path:
+        return {}
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"RAG_CONFIG points at {p}, which does not exist")
+    with p.open("rb") as fh:
+        data = tomllib.load(fh)
+    unknown = set(data) - set(_ENV)
+    if unknown:
+        raise ValueError(f"{p}: unknown setting(s) {sorted(unknown)}; known: {sorted(_ENV)}")
+    return {k: str(v) for k, v in data.items()}
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Build :class:`Settings` from a config file (optional) and the environment."""
+    env = dict(os.environ if env is None else env)
+    raw: dict[str, str] = dict(_config_file(env))  # type: ignore[arg-type]
+    for name, var in _ENV.items():
+        if env.get(var, "").strip():
+            raw[name] = env[var].strip()
+    if "llm_api_key" not in raw and env.get("OPENAI_API_KEY", "").strip():
+        raw["llm_api_key"] = env["OPENAI_API_KEY"].strip()
+
+    values: dict[str, object] = {}
+    types = {f.name: f.type for f in fields(Settings)}
+    for name, text in raw.items():
+        kind = types[name]
+        if name == "rerank_model":
+            values[name] = None if text.lower() in {"none", "off", "false", ""} else text
+        elif name == "data_dir":
+            values[name] = Path(text).expanduser()
+        elif kind == "float":
+            values[name] = float(text)
+        elif kind == "int":
+            values[name] = int(text)
+        else:
+            values[name] = text
+    settings = replace(Settings(), **values)
+    if settings.device not in {"auto", "cpu", "cuda"} and not settings.device.startswith("cuda:"):
+        raise ValueError(f"RAG_DEVICE must be cpu, cuda or auto, not {settings.device!r}")
+    if settings.llm_backend and settings.llm_backend not in {"openai", "local", "extractive"}:
+        raise ValueError(f"RAG_LLM_BACKEND must be openai, local or extractive, not {settings.llm_backend!r}")
+    return settings
