@@ -1,0 +1,298 @@
+"""Ingestion: files -> documents -> clause trees -> chunks -> embeddings -> a collection.
+
+Each file goes through extraction in a separate, disposable process (a hostile PDF can hang
+the parser or eat memory: it gets a time limit and a memory limit, and fails alone), then
+through structure parsing, chunking and one encoder pass that produces every output the
+collection stores. A file is committed to the collection on its own, so a broken file, a
+crash or a kill never leaves half a document behind and never costs the files before it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import multiprocessing as mp
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from ingest.errors import ExtractionError
+from rag.documents import Chunk, Clause, DefinedTerm, Document
+from rag.lexical import term_counts
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_SUFFIXES = {".pdf", ".txt", ".md", ".markdown", ".text"}
+
+
+@dataclass(frozen=True)
+class Source:
+    """A file to ingest: a path on disk, or bytes with a display name (an upload)."""
+
+    name: str
+    path: Path | None = None
+    data: bytes | None = None
+
+    def read(self) -> bytes:
+        if self.data is not None:
+            return self.data
+        assert self.path is not None
+        return self.path.read_bytes()
+
+    @classmethod
+    def upload(cls, name: str, data: bytes) -> "Source":
+        return cls(name=name, data=data)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-file limits: size, pages, wall time and memory of the extraction process."""
+
+    max_bytes: int = 100 * 2**20
+    max_pages: int = 2000
+    timeout_s: float = 600.0
+    memory_mb: int = 4096
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> "Limits":
+        return cls(max_bytes=int(settings.max_file_mb * 2**20), max_pages=settings.max_pages,
+                   timeout_s=settings.file_timeout_s)
+
+
+@dataclass
+class FileResult:
+    name: str
+    status: str  # "added", "replaced", "duplicate", "failed"
+    pages: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    doc_id: int | None = None
+
+
+@dataclass
+class IngestReport:
+    files: list[FileResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, *statuses: str) -> int:
+        return sum(f.status in statuses for f in self.files)
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return [f for f in self.files if f.status == "failed"]
+
+    def summary(self) -> str:
+        ok = self.count("added", "replaced")
+        return (f"{ok} file(s) ingested ({self.count('replaced')} replaced), "
+                f"{self.count('duplicate')} skipped as duplicate, {self.count('failed')} failed; "
+                f"{sum(f.pages for f in self.files)} pages, {sum(f.chunks for f in self.files)} chunks, "
+                f"{self.seconds:.1f} s")
+
+
+def discover(paths: Iterable[str | Path]) -> list[Source]:
+    """Files named, and supported files under folders named (recursively), sorted."""
+    out: list[Source] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                if f.is_file() and f.suffix.lower() in SUPPORTED_SUFFIXES:
+                    out.append(Source(name=str(f.relative_to(p)), path=f))
+        else:
+            out.append(Source(name=p.name, path=p))
+    return out
+
+
+# -- extraction in a disposable process ----------------------------------------------------
+
+def _extract_child(conn: Any, data: bytes, name: str, limits: Limits) -> None:
+    import resource
+
+    from ingest.extract import extract_bytes
+
+    try:
+        soft = limits.memory_mb * 2**20
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    except (ValueError, OSError):
+        pass
+    try:
+        doc = extract_bytes(data, name, max_bytes=limits.max_bytes, max_pages=limits.max_pages)
+        conn.send(("ok", doc))
+    except ExtractionError as exc:
+        conn.send(("error", str(exc)))
+    except MemoryError:
+        conn.send(("error", f"{name}: needs more than {limits.memory_mb} MB of memory to read"))
+    except Exception as exc:  # a parser bug on hostile input: report it as this file's failure
+        conn.send(("error", f"{name}: could not be read ({type(exc).__name__}: {exc})"))
+    finally:
+        conn.close()
+
+
+def extract_isolated(source: Source, limits: Limits) -> Document:
+    """Extract one file in a fresh process with a time and memory limit."""
+    data = source.read()
+    if len(data) > limits.max_bytes:
+        raise ExtractionError(source.name, f"file is {len(data) / 2**20:.1f} MB, over the "
+                                           f"{limits.max_bytes / 2**20:.0f} MB limit")
+    ctx = mp.get_context("forkserver")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_extract_child, args=(child, data, source.name, limits), daemon=True)
+    proc.start()
+    child.close()
+    try:
+        if not parent.poll(limits.timeout_s):
+            raise ExtractionError(source.name, f"reading took longer than {limits.timeout_s:.0f} s")
+        try:
+            status, payload = parent.recv()
+        except EOFError:
+            raise ExtractionError(source.name, "the reader process died (out of memory or a parser crash)")
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join(5)
+        parent.close()
+    if status == "error":
+        raise ExtractionError(source.name, payload.split(": ", 1)[-1] if payload.startswith(source.name) else payload)
+    return payload
+
+
+# -- the pipeline ----------------------------------------------------------------------------
+
+@dataclass
+class Prepared:
+    """A document ready to store: everything computed, nothing written yet."""
+
+    document: Document
+    clauses: list[Clause]
+    terms: list[DefinedTerm]
+    chunks: list[Chunk]
+    dense: np.ndarray
+    sparse: list[dict[int, float]]
+    colbert: list[np.ndarray] | None
+    content_hash: str
+    source: bytes
+
+
+def prepare(document: Document, data: bytes, encoder: Any, *, sparse_kind: str,
+            store_colbert: bool = False, chunking: Any = None,
+            on_batch: Callable[[int, int], None] | None = None) -> Prepared:
+    """Structure, chunk and embed a document (all three encoder outputs in one pass)."""
+    from ingest.chunking import ChunkingConfig, chunk_document
+    from ingest.structure import parse_structure
+    from ingest.terms import find_defined_terms
+
+    clauses = parse_structure(document.text, document.language)
+    terms = find_defined_terms(document.text)
+    config = chunking or ChunkingConfig.for_model(encoder.max_length)
+    chunks = chunk_document(document, clauses, getattr(encoder, "tokenizer", None), config)
+    texts = [c.embed_text for c in chunks]
+    lexical = sparse_kind == "lexical"
+    if texts:
+        out = encoder.encode(texts, dense=True, sparse=lexical, colbert=store_colbert, progress=on_batch)
+        dense = np.asarray(out.dense, dtype=np.float32)
+        sparse = list(out.sparse) if lexical else [term_counts(t) for t in texts]
+        colbert = list(out.colbert) if store_colbert else None
+    else:
+        dense = np.zeros((0, encoder.dim), np.float32)
+        sparse, colbert = [], ([] if store_colbert else None)
+    return Prepared(document, clauses, terms, chunks, dense, sparse, colbert,
+                    hashlib.sha256(data).hexdigest(), data)
+
+
+def ingest(sources: Iterable[Source], collection: Any, encoder: Any, *, limits: Limits = Limits(),
+           chunking: Any = None, wait_for_lock: bool = True, commit_every: int = 1,
+           on_file: Callable[[int, int, str], None] | None = None,
+           on_batch: Callable[[int, int], None] | None = None) -> IngestReport:
+    """Ingest files into a collection; never raises for a bad file.
+
+    Files are committed ``commit_every`` at a time (one atomic commit each time; 1 for the app
+    and the CLI, so a crash costs at most the file in hand; more for bulk loads such as the
+    benchmarks). ``on_file(i, n, name)`` is called before each file, ``on_batch(done, total)``
+    after each embedding batch of the current file (progress bars in the CLI and the app).
+    """
+    sources = list(sources)
+    report = IngestReport()
+    started = time.perf_counter()
+    info = collection.info
+    pending: list[tuple[FileResult, Prepared]] = []
+    for i, src in enumerate(sources):
+        if on_file:
+            on_file(i, len(sources), src.name)
+        result, prepared = _prepare_one(src, collection, encoder, info, limits, chunking, on_batch,
+                                        pending_hashes={p.content_hash for _, p in pending})
+        report.files.append(result)
+        if prepared is not None:
+            pending.append((result, prepared))
+        if pending and (len(pending) >= commit_every or i == len(sources) - 1):
+            _commit(pending, collection, wait_for_lock)
+            pending = []
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _prepare_one(src: Source, collection: Any, encoder: Any, info: Any, limits: Limits,
+                 chunking: Any, on_batch: Callable[[int, int], None] | None,
+                 pending_hashes: set[str]) -> tuple[FileResult, Prepared | None]:
+    """Everything but the commit for one file; a failure is recorded, never raised."""
+    t0 = time.perf_counter()
+    result = FileResult(name=src.name, status="failed")
+    prepared = None
+    try:
+        data = src.read()
+        digest = hashlib.sha256(data).hexdigest()
+        if digest in pending_hashes or collection.view().find_document(content_hash=digest) is not None:
+            result.status = "duplicate"
+            return result, None
+        document = extract_isolated(Source(src.name, data=data), limits)
+        document.name = src.name
+        prepared = prepare(document, data, encoder, sparse_kind=info.sparse,
+                           store_colbert=info.colbert_dim is not None, chunking=chunking,
+                           on_batch=on_batch)
+        if not prepared.chunks:
+            raise ExtractionError(src.name, "no text found to index")
+        result.status = "prepared"
+        result.pages = document.page_count
+        result.chunks = len(prepared.chunks)
+        result.warnings = list(document.warnings)
+    except ExtractionError as exc:
+        result.status, result.error, prepared = "failed", str(exc), None
+    except OSError as exc:
+        result.status, prepared = "failed", None
+        result.error = f"{src.name}: cannot read the file ({exc.strerror or exc})"
+    except Exception as exc:  # one file's failure must not cost the others; keep the trace in the log
+        log.exception("ingesting %s failed", src.name)
+        result.status, prepared = "failed", None
+        result.error = f"{src.name}: could not be indexed ({type(exc).__name__}: {exc})"
+    finally:
+        result.seconds = time.perf_counter() - t0
+    return result, prepared
+
+
+def _commit(pending: list[tuple[FileResult, Prepared]], collection: Any, wait_for_lock: bool) -> None:
+    """One atomic commit for prepared files; a file named like a stored one replaces it."""
+    t0 = time.perf_counter()
+    try:
+        with collection.writer(wait=wait_for_lock) as w:
+            # under the lock the committed view is the latest: no other writer can race us
+            view = collection.view()
+            for result, p in pending:
+                old = view.find_document(name=p.document.name)
+                if old is not None:
+                    w.delete_document(old.id)
+                result.status = "replaced" if old is not None else "added"
+                result.doc_id = w.add_document(
+                    p.document, p.chunks, p.dense, p.sparse, p.colbert, clauses=p.clauses,
+                    terms=p.terms, content_hash=p.content_hash, source=p.source)
+    except Exception as exc:
+        log.exception("committing %d file(s) failed", len(pending))
+        for result, _ in pending:
+            result.status, result.doc_id = "failed", None
+            result.error = f"{result.name}: could not be saved to the collection ({exc})"
+    share = (time.perf_counter() - t0) / len(pending)
+    for result, _ in pending:
+        result.seconds += share

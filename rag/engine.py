@@ -1,0 +1,116 @@
+"""The one object the app and the command lines hold: settings, models, collections.
+
+Models load lazily, once per process, behind a lock (the Streamlit app serves several browser
+sessions from one process). A model that cannot be loaded is remembered with its clear error,
+so the app can start anyway and say what to do.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from rag.config import Settings, load_settings
+
+
+class Engine:
+    """Settings + lazily loaded encoder and reranker + collections under the data directory."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or load_settings()
+        self._lock = threading.RLock()
+        self._encoder: Any = None
+        self._reranker: Any = None
+        self._reranker_loaded = False
+        self._retrievers: dict[str, Any] = {}
+
+    # -- models -------------------------------------------------------------------------------
+    @property
+    def encoder(self) -> Any:
+        """The embedding model (raises ``ModelLoadError`` with what to do when it cannot load)."""
+        with self._lock:
+            if self._encoder is None:
+                from rag.models import load_encoder
+
+                self._encoder = load_encoder(self.settings.embed_model, device=self.settings.device)
+            return self._encoder
+
+    @property
+    def reranker(self) -> Any | None:
+        """The cross-encoder, or ``None`` when reranking is disabled."""
+        with self._lock:
+            if not self._reranker_loaded:
+                if self.settings.rerank_model is not None:
+                    from rag.models import load_reranker
+
+                    self._reranker = load_reranker(self.settings.rerank_model, device=self.settings.device)
+                self._reranker_loaded = True
+            return self._reranker
+
+    # -- collections ----------------------------------------------------------------------------
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.settings.data_dir)
+
+    def collections(self) -> list[str]:
+        from rag.store import list_collections
+
+        return list_collections(self.data_dir) if self.data_dir.is_dir() else []
+
+    def model_info(self, colbert: bool = False) -> Any:
+        """What a new collection records about the encoder that fills it."""
+        from rag.store import ModelInfo
+
+        enc = self.encoder
+        return ModelInfo(name=enc.name, dim=enc.dim, sparse="lexical" if enc.has_sparse else "bm25",
+                         colbert_dim=enc.dim if (colbert and enc.has_colbert) else None)
+
+    def collection(self, name: str, *, create: bool = False, colbert: bool = False) -> Any:
+        """Open a collection by name (or folder path), creating it for this encoder if asked."""
+        from rag.store import Collection, CollectionError, create_collection, open_collection
+
+        as_path = Path(name)
+        if "/" in name or as_path.is_dir():
+            try:
+                col = Collection.open(as_path)
+            except CollectionError:
+                if not create:
+                    raise
+                col = Collection.create(as_path, self.model_info(colbert))
+        else:
+            try:
+                col = open_collection(self.data_dir, name)
+            except CollectionError:
+                if not create:
+                    raise
+                self.data_dir.mkdir(parents=True, exist_ok=True)
+                col = create_collection(self.data_dir, name, self.model_info(colbert))
+        col.check_model(self.model_info(col.info.colbert_dim is not None))
+        return col
+
+    def retriever(self, name: str, options: Any = None) -> Any:
+        """A retriever over a collection, shared by every session of this process."""
+        from rag.retrieve import RetrievalOptions, Retriever
+
+        with self._lock:
+            key = f"{name}|{options!r}"
+            if key not in self._retrievers:
+                col = self.collection(name)
+                reranker = self.reranker
+                self._retrievers[key] = Retriever(col, self.encoder, reranker,
+                                                  options or RetrievalOptions(rerank=reranker is not None))
+            return self._retrievers[key]
+
+    def ingest(self, sources: Iterable[Any], collection: str, *, create: bool = True,
+               colbert: bool = False, on_file: Callable[[int, int, str], None] | None = None,
+               on_batch: Callable[[int, int], None] | None = None) -> Any:
+        """Ingest files (paths or :class:`ingest.pipeline.Source`) into a collection."""
+        from ingest.pipeline import Limits, Source, discover, ingest
+
+        sources = list(sources)
+        srcs = [s for s in sources if isinstance(s, Source)]
+        srcs += discover([s for s in sources if not isinstance(s, Source)])
+        col = self.collection(collection, create=create, colbert=colbert)
+        return ingest(srcs, col, self.encoder, limits=Limits.from_settings(self.settings),
+                      on_file=on_file, on_batch=on_batch)

@@ -1,0 +1,44 @@
+"""What a benchmark ran on: machine, library versions (recorded with every result)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+from importlib import metadata
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_info() -> dict[str, object]:
+    """Cores, CPU, memory, Python and the versions of the libraries that shape the figures."""
+    versions = {}
+    for pkg in ("torch", "transformers", "tokenizers", "faiss-cpu", "numpy", "scipy", "bm25s",
+                "FlagEmbedding", "pymilvus", "milvus-lite"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            continue
+    mem_gb = None
+    try:
+        mem_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError, AttributeError):
+        pass
+    return {"host": socket.gethostname(), "cores": os.cpu_count(), "cpu": cpu_model(),
+            "memory_gb": mem_gb, "python": platform.python_version(), "versions": versions}
+
+
+def machine_tag() -> str:
+    """A short name for result files: ``<cores>core-<cpu vendor>``."""
+    cpu = cpu_model().lower()
+    vendor = "amd" if "amd" in cpu else "intel" if "intel" in cpu else platform.machine()
+    return f"{os.cpu_count()}core-{vendor}"

@@ -1,0 +1,88 @@
+"""Retrieval metrics: LegalBench-RAG's character-level precision/recall, and BEIR's.
+
+Character level (Pipitone & Houir Alami 2024): the top-k retrieved spans of a query are
+merged per file (overlaps count once: a clause and its own sub-clause earn nothing twice),
+then Precision@k = gold characters covered / characters retrieved and Recall@k = gold
+characters covered / gold characters.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Iterable, Mapping, Sequence
+
+Span = tuple[str, int, int]  # (file, start, end)
+
+
+def merge_spans(spans: Iterable[Span]) -> dict[str, list[tuple[int, int]]]:
+    """Per file, the union of the spans as sorted disjoint intervals."""
+    by_file: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for f, s, e in spans:
+        if e > s:
+            by_file[f].append((s, e))
+    merged: dict[str, list[tuple[int, int]]] = {}
+    for f, items in by_file.items():
+        items.sort()
+        out = [items[0]]
+        for s, e in items[1:]:
+            if s <= out[-1][1]:
+                out[-1] = (out[-1][0], max(out[-1][1], e))
+            else:
+                out.append((s, e))
+        merged[f] = out
+    return merged
+
+
+def _length(intervals: Mapping[str, list[tuple[int, int]]]) -> int:
+    return sum(e - s for items in intervals.values() for s, e in items)
+
+
+def _overlap(a: Mapping[str, list[tuple[int, int]]], b: Mapping[str, list[tuple[int, int]]]) -> int:
+    total = 0
+    for f, xs in a.items():
+        ys = b.get(f)
+        if not ys:
+            continue
+        i = j = 0
+        while i < len(xs) and j < len(ys):
+            lo = max(xs[i][0], ys[j][0])
+            hi = min(xs[i][1], ys[j][1])
+            if hi > lo:
+                total += hi - lo
+            if xs[i][1] < ys[j][1]:
+                i += 1
+            else:
+                j += 1
+    return total
+
+
+def char_precision_recall(retrieved: Sequence[Span], gold: Sequence[Span], k: int) -> tuple[float, float]:
+    """Character-level (precision, recall) of the top ``k`` retrieved spans against gold spans."""
+    got = merge_spans(retrieved[:k])
+    want = merge_spans(gold)
+    hit = _overlap(got, want)
+    n_got, n_want = _length(got), _length(want)
+    precision = hit / n_got if n_got else 0.0
+    recall = hit / n_want if n_want else 0.0
+    return precision, recall
+
+
+def ndcg_at(ranked: Sequence[str], relevant: Mapping[str, float], k: int = 10) -> float:
+    """nDCG@k with graded relevance (BEIR's definition, log2 discount)."""
+    dcg = sum(relevant.get(d, 0.0) / math.log2(i + 2) for i, d in enumerate(ranked[:k]))
+    ideal = sorted(relevant.values(), reverse=True)[:k]
+    idcg = sum(r / math.log2(i + 2) for i, r in enumerate(ideal))
+    return dcg / idcg if idcg else 0.0
+
+
+def recall_at(ranked: Sequence[str], relevant: Mapping[str, float], k: int) -> float:
+    rel = {d for d, r in relevant.items() if r > 0}
+    return len(rel.intersection(ranked[:k])) / len(rel) if rel else 0.0
+
+
+def mrr_at(ranked: Sequence[str], relevant: Mapping[str, float], k: int = 10) -> float:
+    for i, d in enumerate(ranked[:k]):
+        if relevant.get(d, 0.0) > 0:
+            return 1.0 / (i + 1)
+    return 0.0

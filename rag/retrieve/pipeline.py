@@ -1,0 +1,334 @@
+"""The query pipeline: scope -> clause lookup -> dense + sparse -> fuse -> ColBERT -> rerank.
+
+One :class:`Retriever` serves one collection for any number of threads. What it derives from
+the catalog (the document scorer, clause trees, languages) is built once per collection
+generation and reused by every query until a writer commits a new generation.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from typing import Any, Iterable
+
+import numpy as np
+
+from rag.documents import Clause, DefinedTerm, StoredChunk
+from rag.lexical import language_of, term_counts
+from rag.retrieve.clause_lookup import chunks_of_clause, match_clauses, referenced_clauses
+from rag.retrieve.fusion import Channel, fuse
+from rag.retrieve.hits import Hit, Retrieval, Trace
+from rag.retrieve.scoping import DocumentScorer, ScopingConfig, head_text
+
+
+@dataclass(frozen=True)
+class RetrievalOptions:
+    """Knobs of the pipeline; the defaults are what the app and the benchmarks use."""
+
+    top_k: int = 8
+    dense_k: int = 100  # candidates from each channel
+    sparse_k: int = 100
+    use_dense: bool = True
+    use_sparse: bool = True
+    fusion: str = "weighted"  # "weighted" (BGE-M3's weighted sum) or "rrf"
+    dense_weight: float = 1.0
+    #: BGE-M3 lexical weights (the official evaluations used 0.3); ``None`` picks by channel:
+    #: 0.3 for M3 lexical weights, 0.5 for the max-normalised BM25 fallback.
+    sparse_weight: float | None = None
+    #: lexical overlap across languages is noise: the sparse weight is multiplied by this for
+    #: documents whose language differs from the question's
+    cross_lingual_sparse_factor: float = 0.1
+    colbert: bool = False  # ColBERT rescoring of the fused candidates (needs a ColBERT head)
+    colbert_top: int = 50
+    #: (dense, sparse, colbert) weights of the rescoring sum, as in BGE-M3's compute_score
+    colbert_weights: tuple[float, float, float] = (0.4, 0.2, 0.4)
+    rerank: bool = True  # cross-encoder reranking when a reranker is loaded
+    rerank_top: int = 20  # cap on K: CPU latency grows linearly with it
+    rerank_max_chars: int = 2000  # cap on passage length sent to the reranker (~512 tokens)
+    scope_documents: bool = True  # search inside the documents a question names
+    clause_lookup: bool = True  # answer "Section 12.3" from the clause tree first
+    attach_context: bool = True  # parent heading and definitions of terms used
+
+    def sparse_weight_for(self, kind: str) -> float:
+        if self.sparse_weight is not None:
+            return self.sparse_weight
+        return 0.3 if kind == "lexical" else 0.5
+
+
+#: ablation presets for the evaluation harness
+MODES: dict[str, dict[str, Any]] = {
+    "dense": dict(use_sparse=False, colbert=False, rerank=False),
+    "sparse": dict(use_dense=False, colbert=False, rerank=False),
+    "hybrid": dict(colbert=False, rerank=False),
+    "hybrid+colbert": dict(colbert=True, rerank=False),
+    "hybrid+rerank": dict(colbert=False, rerank=True),
+}
+
+
+class _GenerationCache:
+    """What the pipeline derives from one collection generation."""
+
+    def __init__(self, view: Any) -> None:
+        self.generation = view.generation
+        self.docs = {d.id: d for d in view.documents()}
+        self.by_name = {d.name: d.id for d in self.docs.values()}
+        self.languages = {d.id: d.language for d in self.docs.values()}
+        self._view = view
+        self._scorer: DocumentScorer | None = None
+        self._clauses: dict[int, list[Clause]] = {}
+        self._terms: dict[int, list[DefinedTerm]] = {}
+        self._texts: OrderedDict[int, str] = OrderedDict()
+        self._chunks: dict[int, list[StoredChunk]] = {}
+        self._lock = threading.Lock()
+
+    def scorer(self, config: ScopingConfig) -> DocumentScorer:
+        with self._lock:
+            if self._scorer is None:
+                ids = sorted(self.docs)
+                heads = [head_text(self._view.document(i).text) for i in ids]
+                self._scorer = DocumentScorer(ids, [self.docs[i].name for i in ids], heads, config)
+            return self._scorer
+
+    def clauses(self, doc_id: int) -> list[Clause]:
+        with self._lock:
+            if doc_id not in self._clauses:
+                self._clauses[doc_id] = self._view.clauses(doc_id)
+            return self._clauses[doc_id]
+
+    def terms(self, doc_id: int) -> list[DefinedTerm]:
+        with self._lock:
+            if doc_id not in self._terms:
+                self._terms[doc_id] = self._view.defined_terms(doc_id)
+            return self._terms[doc_id]
+
+    def text(self, doc_id: int) -> str:
+        with self._lock:
+            if doc_id in self._texts:
+                self._texts.move_to_end(doc_id)
+                return self._texts[doc_id]
+            text = self._view.document(doc_id).text
+            self._texts[doc_id] = text
+            while len(self._texts) > 32:
+                self._texts.popitem(last=False)
+            return text
+
+    def chunks(self, doc_id: int) -> list[StoredChunk]:
+        with self._lock:
+            if doc_id not in self._chunks:
+                ids = self._view.chunk_ids([doc_id])
+                self._chunks[doc_id] = self._view.chunks(list(ids))
+            return self._chunks[doc_id]
+
+
+class Retriever:
+    """Hybrid retrieval over one collection with one encoder (and optionally a reranker)."""
+
+    def __init__(self, collection: Any, encoder: Any, reranker: Any | None = None,
+                 options: RetrievalOptions = RetrievalOptions(),
+                 scoping: ScopingConfig = ScopingConfig()) -> None:
+        self.collection = collection
+        self.encoder = encoder
+        self.reranker = reranker
+        self.options = options
+        self.scoping = scoping
+        self.sparse_kind = collection.info.sparse
+        self._cache: _GenerationCache | None = None
+        self._cache_lock = threading.Lock()
+
+    # -- per-generation state -------------------------------------------------------------
+    def _state(self, view: Any) -> _GenerationCache:
+        with self._cache_lock:
+            if self._cache is None or self._cache.generation != view.generation:
+                self._cache = _GenerationCache(view)
+            return self._cache
+
+    def _resolve_documents(self, state: _GenerationCache, documents: Iterable[str | int]) -> list[int]:
+        ids = []
+        for d in documents:
+            if isinstance(d, (int, np.integer)) and int(d) in state.docs:
+                ids.append(int(d))
+            elif isinstance(d, str) and d in state.by_name:
+                ids.append(state.by_name[d])
+            else:
+                raise KeyError(f"no document {d!r} in collection {self.collection.name!r}")
+        return ids
+
+    # -- the pipeline -----------------------------------------------------------------------
+    def search(self, question: str, *, documents: Iterable[str | int] | None = None,
+               top_k: int | None = None, options: RetrievalOptions | None = None,
+               **overrides: Any) -> Retrieval:
+        """Rank the chunks of the collection for ``question``.
+
+        ``documents`` restricts the search to those documents (names or ids); without it, a
+        question that names a document is searched inside that document.
+        """
+        opt = replace(options or self.options, **overrides)
+        k = top_k or opt.top_k
+        trace = Trace()
+        clock = time.perf_counter()
+
+        def lap(stage: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            trace.timings[stage] = trace.timings.get(stage, 0.0) + now - clock
+            clock = now
+
+        view = self.collection.view()
+        state = self._state(view)
+        if not state.docs or not question.strip():
+            return Retrieval([], trace)
+
+        scope: list[int] | None = None
+        if documents:
+            scope = self._resolve_documents(state, documents)
+            trace.notes.append(f"restricted to {len(scope)} selected document(s)")
+        elif opt.scope_documents:
+            named = state.scorer(self.scoping).select(question)
+            if named:
+                scope = named
+                trace.notes.append("question names " + ", ".join(state.docs[d].name for d in named))
+        if scope is not None:
+            trace.scoped_docs = [state.docs[d].name for d in scope]
+        lap("scope")
+
+        want_colbert = opt.colbert and getattr(self.encoder, "has_colbert", False)
+        want_sparse = opt.use_sparse and self.sparse_kind == "lexical"
+        enc = self.encoder.encode([question], dense=True, sparse=want_sparse,
+                                  colbert=want_colbert, query=True)
+        q_dense = np.asarray(enc.dense[0], dtype=np.float32)
+        if self.sparse_kind == "lexical":
+            q_sparse = dict(enc.sparse[0]) if want_sparse else {}
+        else:
+            q_sparse = term_counts(question) if opt.use_sparse else {}
+        if scope is not None and len(scope) == 1 and self.sparse_kind == "bm25":
+            # words of the document's own name occur all over it and rank nothing inside it
+            for t in state.scorer(self.scoping).name_terms(scope[0]):
+                q_sparse.pop(t, None)
+        lap("encode")
+
+        lookup: list[Hit] = []
+        if opt.clause_lookup:
+            lookup = self._clause_hits(state, question, scope)
+        lap("clause_lookup")
+
+        dense_ids = np.empty(0, np.int64)
+        sparse_ids = np.empty(0, np.int64)
+        if opt.use_dense:
+            dense_ids, _ = view.dense_search(q_dense, opt.dense_k, doc_ids=scope)
+        lap("dense")
+        if opt.use_sparse and q_sparse:
+            sparse_ids, _ = view.sparse_search(q_sparse, opt.sparse_k, doc_ids=scope)
+        lap("sparse")
+
+        ids = np.unique(np.concatenate([dense_ids, sparse_ids]).astype(np.int64))
+        ids = ids[ids >= 0]
+        if len(ids) == 0:
+            return Retrieval(lookup[:k], trace)
+        chunks = view.chunks(list(ids))
+        dense = view.dense_vectors(ids) @ q_dense if opt.use_dense else np.full(len(ids), np.nan)
+        sparse = (view.sparse_scores(q_sparse, ids).astype(np.float64)
+                  if opt.use_sparse and q_sparse else np.full(len(ids), np.nan))
+        q_lang = language_of(question)
+        lang_factor = np.array([1.0 if state.languages.get(c.doc_id, q_lang) == q_lang
+                                else opt.cross_lingual_sparse_factor for c in chunks])
+        channels = []
+        if opt.use_dense:
+            channels.append(Channel("dense", dense, opt.dense_weight))
+        if opt.use_sparse and q_sparse:
+            channels.append(Channel("sparse", sparse * lang_factor, opt.sparse_weight_for(self.sparse_kind),
+                                    normalise_by_max=self.sparse_kind == "bm25"))
+        fused = fuse(channels, opt.fusion) if channels else np.zeros(len(ids))
+        order = np.argsort(-fused, kind="stable")
+        hits = [Hit(chunks[i], float(fused[i]),
+                    {k_: float(v) for k_, v in (("dense", dense[i]), ("sparse", sparse[i]),
+                                                 ("fused", fused[i])) if not np.isnan(v)})
+                for i in order]
+        lap("fuse")
+
+        if want_colbert:
+            hits = self._colbert_rescore(view, hits, enc.colbert[0], opt, lang_factor_of=dict(
+                zip((c.id for c in chunks), lang_factor)))
+            lap("colbert")
+        if opt.rerank and self.reranker is not None:
+            hits = self._rerank(question, hits, opt)
+            lap("rerank")
+
+        seen = {h.chunk.id for h in lookup}
+        ranked = lookup + [h for h in hits if h.chunk.id not in seen]
+        ranked = ranked[:k]
+        if opt.attach_context:
+            for h in ranked:
+                self._attach_context(state, h)
+            lap("context")
+        return Retrieval(ranked, trace)
+
+    # -- stages -----------------------------------------------------------------------------
+    def _clause_hits(self, state: _GenerationCache, question: str, scope: list[int] | None) -> list[Hit]:
+        wanted = referenced_clauses(question)
+        if not wanted:
+            return []
+        doc_ids = scope if scope is not None else sorted(state.docs)
+        matches = match_clauses(wanted, {d: state.clauses(d) for d in doc_ids})
+        hits: list[Hit] = []
+        for m in matches:
+            for ch in chunks_of_clause(m.clause, state.chunks(m.doc_id)):
+                hits.append(Hit(ch, 1.0, {"lookup": 1.0}, via="clause"))
+        return hits
+
+    def _colbert_rescore(self, view: Any, hits: list[Hit], q_vecs: np.ndarray,
+                         opt: RetrievalOptions, lang_factor_of: dict[int, float]) -> list[Hit]:
+        from rag.models.scoring import colbert_score
+
+        head = hits[: opt.colbert_top]
+        ids = [h.chunk.id for h in head]
+        vectors = view.colbert(ids)
+        if vectors is None:  # not stored: compute for the candidates only
+            vectors = self.encoder.encode([h.chunk.text for h in head], dense=False, sparse=False,
+                                          colbert=True).colbert
+        w_d, w_s, w_c = opt.colbert_weights
+        for h, vecs in zip(head, vectors):
+            c = float(colbert_score(q_vecs, vecs))
+            s = h.scores.get("sparse", 0.0) * lang_factor_of.get(h.chunk.id, 1.0)
+            h.scores["colbert"] = c
+            h.score = (w_d * h.scores.get("dense", 0.0) + w_s * s + w_c * c) / (w_d + w_s + w_c)
+        head.sort(key=lambda h: -h.score)
+        return head + hits[opt.colbert_top:]
+
+    def _rerank(self, question: str, hits: list[Hit], opt: RetrievalOptions) -> list[Hit]:
+        head = hits[: opt.rerank_top]
+        if not head:
+            return hits
+        pairs = [(question, h.chunk.text[: opt.rerank_max_chars]) for h in head]
+        scores = np.asarray(self.reranker.score(pairs), dtype=np.float64)
+        for h, s in zip(head, scores):
+            h.scores["rerank"] = float(s)
+            h.score = float(s)
+        head.sort(key=lambda h: -h.score)
+        return head + hits[opt.rerank_top:]
+
+    def _attach_context(self, state: _GenerationCache, hit: Hit) -> None:
+        """Parent heading and definitions of the defined terms the hit uses."""
+        if hit.context or hit.definitions:
+            return
+        doc_id = hit.chunk.doc_id
+        clauses = state.clauses(doc_id)
+        terms = state.terms(doc_id)
+        if not clauses and not terms:
+            return
+        text = state.text(doc_id)
+        inner = [c for c in clauses if c.start <= hit.chunk.start < c.end]
+        if inner:
+            node = max(inner, key=lambda c: c.start)
+            parent = clauses[node.parent] if node.parent is not None else None
+            if parent is not None and parent.start < hit.chunk.start:
+                line = text[parent.start: parent.end].split("\n", 1)[0].strip()
+                if line:
+                    hit.context.append((f"parent {parent.label}", line[:300]))
+        body = hit.chunk.text
+        for term in terms:
+            if term.term in body and not (hit.chunk.start <= term.start < hit.chunk.end):
+                hit.definitions.append((term.term, text[term.start: term.end]))
+            if len(hit.definitions) >= 5:
+                break

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The README's two commands:
+#   bash scripts/dev.sh app    set everything up, then start the Streamlit app
+#   bash scripts/dev.sh test   set everything up (test extras, chromium), then run the whole test suite
+# Set-up is idempotent: a second run only checks what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+what=${1:-}
+shift || true
+case "$what" in app|test|setup) ;; *) echo "usage: bash scripts/dev.sh app|test|setup [args...]" >&2; exit 2 ;; esac
+
+python=${PYTHON:-}
+if [ -z "$python" ]; then
+  for candidate in python3.11 python3; do
+    if command -v "$candidate" >/dev/null 2>&1; then python=$candidate; break; fi
+  done
+fi
+[ -n "$python" ] || { echo "Python 3.11 is needed (python3.11 or python3 on PATH)" >&2; exit 1; }
+
+if [ ! -x .venv/bin/python ]; then
+  echo "== creating .venv with $($python --version)"
+  "$python" -m venv .venv
+fi
+# shellcheck disable=SC1091
+. .venv/bin/activate
+pip_q() { python -m pip install --quiet --disable-pip-version-check "$@"; }
+
+# torch first, pinned: anything that pulls a plain "torch" requirement would otherwise
+# fetch a multi-GB CUDA build.
+if ! python -c "import torch" >/dev/null 2>&1; then
+  echo "== installing torch==2.13.0"
+  pip_q "torch==2.13.0"
+fi
+
+extras="demo"
+[ "$what" = "test" ] && extras="demo,ocr,test,milvus"
+echo "== installing the project (.[$extras])"
+pip_q -e ".[$extras]"
+
+if [ "$what" = "test" ]; then
+  # The browser test drives Debian's chromium through Playwright (never `playwright install`).
+  if ! command -v chromium >/dev/null 2>&1; then
+    echo "== installing chromium (apt) for the browser test"
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+        || echo "!! chromium could not be installed: the browser test will skip and say so"
+    else
+      echo "!! no root apt-get: the browser test will skip unless chromium is on PATH"
+    fi
+  fi
+  echo "== running the test suite"
+  exec python -m pytest "$@"
+fi
+
+if [ "$what" = "app" ]; then
+  exec python -m streamlit run app.py "$@"
+fi
+echo "== set up; activate with: . .venv/bin/activate"
