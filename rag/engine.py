@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from rag.config import Settings, load_settings
+from rag.config import Settings, load_settings, resolve_model
 
 
 class Engine:
@@ -33,7 +33,8 @@ class Engine:
             if self._encoder is None:
                 from rag.models import load_encoder
 
-                self._encoder = load_encoder(self.settings.embed_model, device=self.settings.device)
+                self._encoder = load_encoder(resolve_model(self.settings.embed_model),
+                                             device=self.settings.device)
             return self._encoder
 
     @property

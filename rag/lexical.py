@@ -22,9 +22,11 @@ _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 @lru_cache(maxsize=1)
 def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_CHINESE, STOPWORDS_EN
+    from bm25s.stopwords import STOPWORDS_EN
 
-    return frozenset(STOPWORDS_EN) | frozenset(STOPWORDS_CHINESE)
+    # English only: Chinese stop-word lists are made for segmented words, and as character
+    # n-grams they would drop meaningful pieces ("不可" of "不可抗力"); BM25's idf handles the rest.
+    return frozenset(STOPWORDS_EN)
 
 
 @lru_cache(maxsize=1)
@@ -62,7 +64,7 @@ def terms(text: str) -> list[str]:
             words.append(token)
     if words:
         out.extend(_stemmer().stemWords(words))
-    return [t for t in out if t not in stop]
+    return out
 
 
 def term_counts(text: str) -> dict[int, float]:
