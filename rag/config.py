@@ -30,6 +30,11 @@ class Settings:
     #: ``"openai"``, ``"local"`` or ``"extractive"``; empty means: openai when a
     #: base URL or model is configured, else extractive.
     llm_backend: str = ""
+    llm_temperature: float = 0.1
+    llm_max_tokens: int = 1024
+    llm_timeout_s: float = 60.0
+    llm_max_retries: int = 1
+    llm_context_tokens: int = 3000
     device: str = "auto"
     #: ingest limits (per file)
     max_file_mb: float = 100.0
@@ -72,6 +77,11 @@ _ENV = {
     "llm_model": "RAG_LLM_MODEL",
     "llm_api_key": "RAG_LLM_API_KEY",
     "llm_backend": "RAG_LLM_BACKEND",
+    "llm_temperature": "RAG_LLM_TEMPERATURE",
+    "llm_max_tokens": "RAG_LLM_MAX_TOKENS",
+    "llm_timeout_s": "RAG_LLM_TIMEOUT_S",
+    "llm_max_retries": "RAG_LLM_MAX_RETRIES",
+    "llm_context_tokens": "RAG_LLM_CONTEXT_TOKENS",
     "device": "RAG_DEVICE",
     "max_file_mb": "RAG_MAX_FILE_MB",
     "max_pages": "RAG_MAX_PAGES",

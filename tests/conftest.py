@@ -46,3 +46,12 @@ def minilm_dir() -> Path:
     if not (path / "config.json").is_file():
         pytest.skip(f"no model files in {path}")
     return path
+
+
+@pytest.fixture
+def fake_openai():
+    """A real Chat Completions server (SSE streaming) on 127.0.0.1, scripted per test."""
+    from tests.fake_openai_server import DEFAULT_MODEL, FakeOpenAIServer
+
+    with FakeOpenAIServer(models=(DEFAULT_MODEL,), api_key="sk-test-0123456789abcdef") as server:
+        yield server

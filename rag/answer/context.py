@@ -1,0 +1,138 @@
+"""Numbered context blocks cut to a token budget: what the model may cite as ``[n]``.
+
+Token counts are approximate on purpose (no tokenizer download, works for any backend):
+CJK characters count one token each, everything else ``chars_per_token`` characters per
+token. Blocks are added in rank order; a block that does not fit loses its definitions,
+then its surrounding context, and is dropped when even its bare text does not fit (a
+later, shorter hit may still fit). Only the first block is ever truncated, so at least one
+passage always reaches the model.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from rag.retrieve.hits import Hit
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+TRUNCATION_MARK = " […]"
+
+
+def approx_tokens(text: str, chars_per_token: float = 4.0) -> int:
+    """Rough token count: one per CJK character, ``chars_per_token`` characters otherwise."""
+    if chars_per_token <= 0:
+        raise ValueError(f"chars_per_token must be positive, not {chars_per_token}")
+    cjk = len(_CJK.findall(text))
+    return cjk + math.ceil((len(text) - cjk) / chars_per_token)
+
+
+def has_cjk(text: str) -> bool:
+    return _CJK.search(text) is not None
+
+
+@dataclass(frozen=True)
+class ContextBlock:
+    """One numbered passage as the model sees it (before fencing)."""
+
+    n: int  # 1-based, the number cited as [n]
+    hit: Hit
+    text: str  # the chunk text, possibly truncated (first block only)
+    context: tuple[tuple[str, str], ...] = ()  # (label, text) from Hit.context that fit
+    definitions: tuple[tuple[str, str], ...] = ()  # (term, defining text) that fit
+    truncated: bool = False
+
+    @property
+    def doc_name(self) -> str:
+        return self.hit.chunk.doc_name
+
+    @property
+    def pages_label(self) -> str:
+        pages = self.hit.chunk.pages
+        if pages is None:
+            return ""
+        first, last = pages
+        return str(first) if first == last else f"{first}-{last}"
+
+    @property
+    def heading(self) -> str:
+        return " > ".join(self.hit.chunk.heading_path)
+
+    def source_texts(self) -> list[str]:
+        """Every text of this block a quote may legitimately come from (full, untruncated)."""
+        out = [self.hit.chunk.text]
+        out += [t for _, t in self.context]
+        out += [t for _, t in self.definitions]
+        out += list(self.hit.chunk.heading_path)
+        return [t for t in out if t]
+
+    def label(self) -> str:
+        """Short human label: ``MSA.pdf, clause 12.3(b), p. 4``."""
+        parts = [self.doc_name]
+        if self.hit.chunk.clause:
+            parts.append(f"clause {self.hit.chunk.clause}")
+        if self.pages_label:
+            parts.append(f"p. {self.pages_label}")
+        return ", ".join(parts)
+
+
+@dataclass
+class Context:
+    """The blocks that fit, and the hits that did not."""
+
+    blocks: list[ContextBlock]
+    dropped: list[Hit] = field(default_factory=list)
+    tokens: int = 0
+
+
+def _cost(block: ContextBlock, chars_per_token: float) -> int:
+    text = block.text + "".join(label + t for label, t in block.context) + "".join(a + b for a, b in block.definitions)
+    # header lines (document, pages, clause, heading, fence markers) cost roughly 40 tokens
+    return approx_tokens(text + block.heading + block.doc_name, chars_per_token) + 40
+
+
+def _truncate(text: str, tokens: int, chars_per_token: float) -> str:
+    """The longest prefix of ``text`` ending at a word boundary that fits ``tokens``."""
+    lo, hi = 0, len(text)
+    while lo < hi:  # binary search on the prefix length
+        mid = (lo + hi + 1) // 2
+        if approx_tokens(text[:mid], chars_per_token) <= tokens:
+            lo = mid
+        else:
+            hi = mid - 1
+    cut = text[:lo]
+    space = cut.rfind(" ")
+    if space > len(cut) * 0.8:
+        cut = cut[:space]
+    return cut.rstrip() + TRUNCATION_MARK
+
+
+def build_context(hits: list[Hit], max_tokens: int = 3000, chars_per_token: float = 4.0) -> Context:
+    """Number ``hits`` as blocks ``[1]…[n]`` within ``max_tokens`` (approximate)."""
+    if max_tokens <= 0:
+        raise ValueError(f"the context budget must be positive, not {max_tokens} tokens")
+    blocks: list[ContextBlock] = []
+    dropped: list[Hit] = []
+    seen_terms: set[str] = set()
+    used = 0
+    for hit in hits:
+        n = len(blocks) + 1
+        defs = tuple((t, d) for t, d in hit.definitions if t.casefold() not in seen_terms)
+        ctx = tuple(hit.context)
+        candidates = [
+            ContextBlock(n, hit, hit.chunk.text, ctx, defs),
+            ContextBlock(n, hit, hit.chunk.text, ctx, ()),
+            ContextBlock(n, hit, hit.chunk.text, (), ()),
+        ]
+        chosen = next((b for b in candidates if used + _cost(b, chars_per_token) <= max_tokens), None)
+        if chosen is None and not blocks:
+            room = max(max_tokens - _cost(ContextBlock(n, hit, ""), chars_per_token), 1)
+            chosen = ContextBlock(n, hit, _truncate(hit.chunk.text, room, chars_per_token), truncated=True)
+        if chosen is None:
+            dropped.append(hit)
+            continue
+        seen_terms.update(t.casefold() for t, _ in chosen.definitions)
+        used += _cost(chosen, chars_per_token)
+        blocks.append(chosen)
+    return Context(blocks, dropped, used)
