@@ -178,6 +178,17 @@ class Prepared:
     source: bytes
 
 
+def chunking_for(encoder: Any, config_type: Any) -> Any:
+    """Chunk sizes that fit the encoder: at most its max length, at most 512 tokens.
+
+    Retrieval quality and cited-span precision both suffer from long chunks; clause-sized
+    chunks of about 256 tokens keep a clause whole and its citation tight.
+    """
+    max_tokens = max(16, min(512, int(getattr(encoder, "max_length", 512))))
+    target = min(256, max_tokens)
+    return config_type(target_tokens=target, max_tokens=max_tokens, min_tokens=min(48, target))
+
+
 def prepare(document: Document, data: bytes, encoder: Any, *, sparse_kind: str,
             store_colbert: bool = False, chunking: Any = None,
             on_batch: Callable[[int, int], None] | None = None) -> Prepared:
@@ -188,7 +199,7 @@ def prepare(document: Document, data: bytes, encoder: Any, *, sparse_kind: str,
 
     clauses = parse_structure(document.text, document.language)
     terms = find_defined_terms(document.text)
-    config = chunking or ChunkingConfig.for_model(encoder.max_length)
+    config = chunking or chunking_for(encoder, ChunkingConfig)
     chunks = chunk_document(document, clauses, getattr(encoder, "tokenizer", None), config)
     texts = [c.embed_text for c in chunks]
     lexical = sparse_kind == "lexical"
