@@ -69,24 +69,17 @@ class Engine:
 
     def collection(self, name: str, *, create: bool = False, colbert: bool = False) -> Any:
         """Open a collection by name (or folder path), creating it for this encoder if asked."""
-        from rag.store import Collection, CollectionError, create_collection, open_collection
+        from rag.store import CollectionError, create_collection, open_collection
 
-        as_path = Path(name)
-        if "/" in name or as_path.is_dir():
-            try:
-                col = Collection.open(as_path)
-            except CollectionError:
-                if not create:
-                    raise
-                col = Collection.create(as_path, self.model_info(colbert))
-        else:
-            try:
-                col = open_collection(self.data_dir, name)
-            except CollectionError:
-                if not create:
-                    raise
-                self.data_dir.mkdir(parents=True, exist_ok=True)
-                col = create_collection(self.data_dir, name, self.model_info(colbert))
+        path = Path(name)
+        # a bare name lives under the data directory; anything path-like is a folder of its own
+        data_dir, leaf = (path.parent, path.name) if ("/" in name or path.is_dir()) else (self.data_dir, name)
+        try:
+            col = open_collection(data_dir, leaf)
+        except CollectionError:
+            if not create:
+                raise
+            col = create_collection(data_dir, leaf, self.model_info(colbert))
         col.check_model(self.model_info(col.info.colbert_dim is not None))
         return col
 

@@ -85,8 +85,10 @@ def _ingest(engine: Any, col: Any, sources: list[Any]) -> dict[str, Any]:
     failed = report.failed
     for f in failed:
         print(f"  ingest failed: {f.error}", file=sys.stderr)
+    if failed:
+        raise SystemExit(f"{len(failed)} of {len(sources)} documents failed to ingest: the figures would be wrong")
     return {"seconds": round(time.perf_counter() - t0, 1), "documents": len(sources),
-            "failed": len(failed), "chunks": sum(f.chunks for f in report.files),
+            "failed": len(failed), "chunks": sum(f.chunks for f in report.files if f.status != "failed"),
             "skipped_duplicates": report.count("duplicate")}
 
 
