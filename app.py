@@ -1,0 +1,16 @@
+"""Contract assistant: the Streamlit entry point (``streamlit run app.py``).
+
+Only page setup and navigation live here; each page is a file in ``app_pages/``.
+"""
+
+import streamlit as st
+
+st.set_page_config(page_title="Contract assistant", page_icon=":material/gavel:", layout="wide")
+
+pages = [
+    st.Page("app_pages/chat.py", title="Chat", icon=":material/chat:", default=True),
+    st.Page("app_pages/clauses.py", title="Clause lookup", icon=":material/manage_search:"),
+    st.Page("app_pages/documents.py", title="Documents", icon=":material/folder_open:"),
+    st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:"),
+]
+st.navigation(pages).run()

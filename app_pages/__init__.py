@@ -1,0 +1,1 @@
+"""The Streamlit app's pages (UI only: they call ``rag`` and ``ingest``)."""

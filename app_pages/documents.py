@@ -1,0 +1,156 @@
+"""Documents: add contracts to a collection, see and delete them, create and switch collections."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages import components as ui
+from app_pages import state
+from ingest.pipeline import Source
+from rag.store import CollectionBusy, CollectionError
+
+UPLOAD_TYPES = ["pdf", "txt", "md", "markdown", "text"]
+
+
+def remember_report(report: object, refused: list[str] | None = None) -> None:
+    """Keep an ingest report (and the uploads refused before it) to show after the rerun that
+    refreshes the lists."""
+    st.session_state["last_report"] = (report, refused or [])
+
+
+def show_last_report() -> None:
+    report, refused = st.session_state.pop("last_report", (None, []))
+    for problem in refused:
+        st.error(ui.md_escape(problem))
+    if report is not None:
+        (st.error if report.failed else st.success)(ui.md_escape(report.summary()))
+        ui.show_report(report)
+
+
+def load_samples(rt: state.Runtime) -> None:
+    """Ingest the sample contracts' PDFs into the samples collection and switch to it."""
+    pdfs = sorted(state.SAMPLES_DIR.glob("*.pdf"))
+    if not pdfs:
+        st.error(f"No sample PDFs in {state.SAMPLES_DIR}: run `python scripts/render_samples.py`.")
+        return
+    try:
+        report = ui.ingest_with_progress(rt.engine, [Source(p.name, path=p) for p in pdfs],
+                                         state.SAMPLES_COLLECTION)
+    except CollectionError as exc:
+        st.error(ui.md_escape(str(exc)))
+        return
+    state.set_collection(state.SAMPLES_COLLECTION)
+    remember_report(report)
+    st.rerun()
+
+
+def new_collection_form(rt: state.Runtime) -> None:
+    with st.form("new-collection", clear_on_submit=True, border=False):
+        new = st.text_input("New collection", placeholder="letters, digits, - _ . (up to 64)")
+        if st.form_submit_button("Create collection") and new.strip():
+            try:
+                rt.engine.collection(new.strip(), create=True)
+            except (CollectionError, ValueError) as exc:
+                st.error(ui.md_escape(str(exc)))
+                return
+            state.set_collection(new.strip())
+            st.rerun()
+
+
+def upload_section(rt: state.Runtime, name: str) -> None:
+    limit_mb = min(rt.settings.max_file_mb, float(st.get_option("server.maxUploadSize")))
+    counter = st.session_state.setdefault("uploads", 0)
+    files = st.file_uploader(f"Add PDF, TXT or Markdown files (up to {limit_mb:g} MB each)", type=UPLOAD_TYPES,
+                             accept_multiple_files=True, key=f"uploader-{counter}")
+    if not files or not st.button(f"Add {len(files)} file(s) to {ui.md_escape(name)}", type="primary"):
+        return
+    sources, refused = [], []
+    for f in files:
+        label = ui.display_name(f.name)
+        data = f.getvalue()
+        problem = ui.upload_problem(label, data, int(limit_mb * 2**20))
+        if problem:
+            refused.append(problem)
+        else:
+            sources.append(Source.upload(label, data))
+    for problem in refused:  # shown now, and again with the report after the refresh
+        st.error(ui.md_escape(problem))
+    if not sources:
+        return
+    try:
+        report = ui.ingest_with_progress(rt.engine, sources, name)
+    except CollectionBusy:
+        st.error("Another session is changing this collection right now; try again in a moment.")
+        return
+    except CollectionError as exc:
+        st.error(ui.md_escape(str(exc)))
+        return
+    st.session_state["uploads"] = counter + 1  # a fresh, empty uploader
+    remember_report(report, refused)
+    st.rerun()
+
+
+def document_list(rt: state.Runtime, name: str) -> None:
+    col = state.collection(rt, name)
+    view = col.view()
+    docs = view.documents()
+    stats = view.stats()
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Documents", stats["documents"])
+    c2.metric("Pages", sum(d.pages for d in docs))
+    c3.metric("Chunks", stats["chunks"])
+    c4.metric("On disk", f"{stats['bytes']['total'] / 2**20:.1f} MB")
+    st.caption(ui.md_escape(f"Embedded with {col.info.describe()}"))
+    if not docs:
+        st.info("This collection is empty: add files above.")
+        return
+    st.dataframe([{"document": d.name, "pages": d.pages or None, "chunks": d.chunks, "language": d.language,
+                   "added (UTC)": d.added_at[:16].replace("T", " "), "size (KB)": round(d.size_bytes / 1024, 1)}
+                  for d in docs], hide_index=True, width="stretch")
+    with st.expander("Delete documents"):
+        by_name = {f"{d.name} (#{d.id})": d.id for d in docs}
+        doomed = st.multiselect("Documents to delete", list(by_name), key=f"delete-{name}")
+        if st.button("Delete", disabled=not doomed, type="secondary"):
+            try:
+                with col.writer() as w:
+                    for label in doomed:
+                        w.delete_document(by_name[label])
+            except CollectionBusy:
+                st.error("Another session is changing this collection right now; try again in a moment.")
+                return
+            except CollectionError as exc:  # deleted by another session meanwhile
+                st.error(ui.md_escape(str(exc)))
+                return
+            st.session_state["deleted"] = len(doomed)
+            st.rerun()
+    with st.expander("Storage details"):
+        st.json(stats)
+
+
+rt = state.require_runtime()
+name = state.collection_sidebar(rt)
+st.title("Documents")
+show_last_report()
+if "deleted" in st.session_state:
+    st.success(f"Deleted {st.session_state.pop('deleted')} document(s).")
+
+if name is None:
+    st.info("There is no collection yet. Load the three sample contracts (an NDA, a services agreement "
+            "and a Chinese contract) to try the app now, or create a collection for your own files.")
+    if st.button("Load the sample contracts", type="primary", icon=":material/download:"):
+        load_samples(rt)
+    new_collection_form(rt)
+    st.stop()
+
+st.subheader(f"Collection: {ui.md_escape(name)}", anchor=False)
+st.caption("Switch collections in the sidebar. Collections are shared by everyone using this server.")
+try:
+    upload_section(rt, name)
+    document_list(rt, name)
+except CollectionError as exc:  # e.g. built with another embedding model
+    st.error(ui.md_escape(f"Collection {name} cannot be used with the model loaded now: {exc}"))
+with st.expander("Other collections"):
+    new_collection_form(rt)
+    if state.SAMPLES_COLLECTION not in state.collection_names(rt) and st.button(
+            "Load the sample contracts", icon=":material/download:"):
+        load_samples(rt)

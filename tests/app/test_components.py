@@ -1,0 +1,73 @@
+"""The app's text-safety and upload helpers (no Streamlit run needed)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app_pages.components import (
+    SourceRef,
+    chip_label,
+    display_name,
+    escaped_stream,
+    md_answer,
+    md_escape,
+    md_lines,
+    upload_problem,
+)
+
+HOSTILE = "<script>alert(1)</script> **bold** [link](http://evil.example) :red[x] $x^2$ # head\n- item `code`"
+
+
+def test_md_escape_leaves_no_markdown_or_html_syntax() -> None:
+    out = md_escape(HOSTILE)
+    # every syntax character is preceded by a backslash
+    assert re.search(r"(?<!\\)[<>*\[\]()$:#`^-]", out.replace("\\\\", "")) is None
+    assert re.sub(r"\\(.)", r"\1", out) == HOSTILE
+
+
+def test_md_lines_keeps_line_breaks_as_hard_breaks() -> None:
+    out = md_lines("12.3 Termination\n(a) Customer may terminate")
+    assert out == "12\\.3 Termination  \n\\(a\\) Customer may terminate"
+
+
+@pytest.mark.parametrize("uploaded, shown", [
+    ("../../etc/passwd.txt", "passwd.txt"),
+    ("C:\\Users\\me\\contract.pdf", "contract.pdf"),
+    ("nda\x00\x1b[31m.pdf", "nda[31m.pdf"),
+    ("/", "upload"),
+])
+def test_display_name_is_a_bare_printable_name(uploaded: str, shown: str) -> None:
+    assert display_name(uploaded) == shown
+
+
+def test_upload_problem_refuses_non_documents_and_oversized_files() -> None:
+    pdf = b"%PDF-1.4\n..."
+    assert upload_problem("a.pdf", pdf, 1024) is None
+    assert "not a PDF" in upload_problem("a.pdf", b"MZ\x90\x00binary", 1024)
+    assert "PDF, TXT or Markdown" in upload_problem("setup.exe", b"MZ", 1024)
+    assert "over the upload limit of 1 MB" in upload_problem("big.txt", b"x" * (2 * 2**20), 2**20)
+    assert "empty" in upload_problem("a.txt", b"", 1024)
+
+
+def test_chip_label_names_document_page_and_clause() -> None:
+    ref = SourceRef(collection="c", doc_id=1, doc_name="msa.pdf", start=0, end=10, pages=(4, 4),
+                    clause="12.3(b)", text="...", n=2)
+    assert chip_label(ref) == "[2] msa.pdf p.4 §12.3(b)"
+    spread = SourceRef(collection="c", doc_id=1, doc_name="notes.txt", start=0, end=10, pages=None,
+                       clause=None, text="...", n=1)
+    assert chip_label(spread) == "[1] notes.txt"
+
+
+def test_answers_keep_quotes_and_lists_but_nothing_inline() -> None:
+    answer = ("The notice period is 60 days [2].\n> 12.3 (a) Customer may terminate ... [see](http://x) <b>\n"
+              "- first point ![img](http://tracker)\n12. numbered point, 3.5 (b)")
+    whole = md_answer(answer)
+    lines = whole.split("\n")
+    assert lines[1].startswith("> 12\\.3 \\(a\\)") and "\\[see\\]\\(http\\:" in lines[1] and "\\<b\\>" in lines[1]
+    assert lines[2].startswith("- first point \\!\\[img\\]")
+    assert lines[3] == "12. numbered point, 3\\.5 \\(b\\)"
+    # streamed in arbitrary pieces, the result is the same
+    pieces = [answer[i: i + 5] for i in range(0, len(answer), 5)]
+    assert "".join(escaped_stream(pieces)) == whole

@@ -1,0 +1,49 @@
+"""Documents page: first run loads the samples; uploads are ingested, refused or listed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
+
+
+def test_first_run_offers_the_samples_then_uploads_and_deletes(make_app, tiny_m3_dir, tmp_path, plain) -> None:
+    data_dir = tmp_path / "collections"
+    at = make_app(tiny_m3_dir, data_dir).run()
+    at.switch_page("app_pages/documents.py").run()
+    assert not at.exception
+    load = [b for b in at.button if b.label == "Load the sample contracts"]
+    assert load, "an empty data folder offers the sample contracts"
+    load[0].click().run()
+    assert not at.exception, at.exception
+    assert any("3 file(s) ingested" in plain(s.value) for s in at.success), [plain(e.value) for e in at.error]
+    listed = at.dataframe[0].value
+    assert sorted(listed["document"]) == sorted(p.name for p in SAMPLES.glob("*.pdf"))
+    assert set(listed["pages"]) == {2, 3, 5}
+    # collections are shared: another browser session sees the new one
+    other = make_app(tiny_m3_dir, data_dir).run()
+    assert other.sidebar.selectbox(key="collection_picker").options == ["samples"]
+
+    # several files at once: one good upload with a path-like name, two refused
+    text = (SAMPLES / "mutual-nda-harbor-lumen.txt").read_bytes()
+    at.file_uploader[0].set_value([
+        ("../../outside/nda copy.txt", text, "text/plain"),
+        ("fake.pdf", b"MZ\x90\x00 this is a program", "application/pdf"),
+        ("empty.md", b"", "text/markdown"),
+    ]).run()
+    next(b for b in at.button if b.label.startswith("Add 3 file(s)")).click().run()
+    assert not at.exception, at.exception
+    errors = [plain(e.value) for e in at.error]
+    assert any(e.startswith("fake.pdf: not a PDF") for e in errors), errors
+    assert any(e.startswith("empty.md: the file is empty") for e in errors), errors
+    assert not (tmp_path / "outside").exists() and not (data_dir.parent / "outside").exists()
+    names = list(at.dataframe[0].value["document"])
+    assert "nda copy.txt" in names, "the upload is stored under its bare name"
+    assert any("1 file(s) ingested" in plain(s.value) for s in at.success)
+
+    at.multiselect(key="delete-samples").set_value(
+        [o for o in at.multiselect(key="delete-samples").options if o.startswith("nda copy.txt")]).run()
+    next(b for b in at.button if b.label == "Delete").click().run()
+    assert not at.exception
+    assert "nda copy.txt" not in list(at.dataframe[0].value["document"])
+    assert any("Deleted 1 document(s)" in s.value for s in at.success)
