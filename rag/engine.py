@@ -96,6 +96,20 @@ class Engine:
                                                   options or RetrievalOptions(rerank=reranker is not None))
             return self._retrievers[key]
 
+    def forget(self, name: str) -> None:
+        """Drop the cached retrievers of a collection (after it was deleted or re-created)."""
+        with self._lock:
+            for key in [k for k in self._retrievers if k.split("|", 1)[0] == name]:
+                del self._retrievers[key]
+
+    def delete_collection(self, name: str) -> None:
+        """Delete a collection under the data directory (waits for a writer to finish)."""
+        from rag.store import delete_collection
+
+        with self._lock:
+            self.forget(name)
+            delete_collection(self.data_dir, name, wait=True, timeout=60)
+
     def ingest(self, sources: Iterable[Any], collection: str, *, create: bool = True,
                colbert: bool = False, on_file: Callable[[int, int, str], None] | None = None,
                on_batch: Callable[[int, int], None] | None = None) -> Any:

@@ -40,10 +40,12 @@ pip_q -e ".[$extras]"
 
 if [ "$what" = "test" ]; then
   # The browser test drives Debian's chromium through Playwright (never `playwright install`).
-  if ! command -v chromium >/dev/null 2>&1; then
-    echo "== installing chromium (apt) for the browser test"
+  # A CJK font lets the browser draw the Chinese sample contract.
+  if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi wenquanyi; then
+    echo "== installing chromium and a CJK font (apt) for the browser test"
     if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+          chromium chromium-driver fonts-wqy-microhei >/dev/null) \
         || echo "!! chromium could not be installed: the browser test will skip and say so"
     else
       echo "!! no root apt-get: the browser test will skip unless chromium is on PATH"
