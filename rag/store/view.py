@@ -1,0 +1,249 @@
+"""Read-only views: one generation's catalog rows and indexes, consistent while writers commit.
+
+A view is cheap (the loaded :class:`~rag.store.snapshot.Snapshot` is shared by all
+views of a generation in the process) and thread-safe (catalog reads use one
+SQLite connection per thread; the search structures are immutable). Every
+catalog query carries the view's generation, so rows added or deleted by later
+commits are invisible to it, and nothing it can see is purged while it lives.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rag.documents import Clause, DefinedTerm, Document, DocumentInfo, StoredChunk
+from rag.store.catalog import CHUNK_COLS, DOC_INFO_COLS, VISIBLE, decode_lines, doc_info, stored_chunk
+from rag.store.errors import CollectionError
+from rag.store.model import ModelInfo
+from rag.store.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from rag.store.collection import Collection
+
+
+class View:
+    """A consistent read-only snapshot of one generation of a collection."""
+
+    def __init__(self, collection: Collection, snapshot: Snapshot) -> None:
+        self._col = collection
+        self._snap = snapshot
+
+    @property
+    def generation(self) -> int:
+        return self._snap.gen
+
+    @property
+    def info(self) -> ModelInfo:
+        return self._col.info
+
+    @property
+    def name(self) -> str:
+        return self._col.name
+
+    def __repr__(self) -> str:
+        return f"View({self._col.name!r}, generation={self.generation}, chunks={self._snap.n_live})"
+
+    def _query(self, sql: str, params: dict[str, Any]) -> list[tuple]:
+        return self._col._conn().execute(sql, {"gen": self.generation, **params}).fetchall()
+
+    # ------------------------------------------------------------------ documents
+    def documents(self) -> list[DocumentInfo]:
+        rows = self._query(f"SELECT {DOC_INFO_COLS} FROM documents d WHERE {VISIBLE} ORDER BY d.id", {})
+        return [doc_info(r) for r in rows]
+
+    def document_info(self, doc_id: int) -> DocumentInfo:
+        rows = self._query(f"SELECT {DOC_INFO_COLS} FROM documents d WHERE d.id = :id AND {VISIBLE}", {"id": int(doc_id)})
+        if not rows:
+            raise self._no_document(doc_id)
+        return doc_info(rows[0])
+
+    def find_document(self, name: str | None = None, content_hash: str | None = None) -> DocumentInfo | None:
+        """The newest visible document with this name and/or content hash, or ``None``."""
+        if name is None and content_hash is None:
+            raise ValueError("find_document needs a name or a content_hash")
+        conds, params = [VISIBLE], {}
+        if name is not None:
+            conds.append("d.name = :name")
+            params["name"] = name
+        if content_hash is not None:
+            conds.append("d.content_hash = :hash")
+            params["hash"] = content_hash
+        rows = self._query(
+            f"SELECT {DOC_INFO_COLS} FROM documents d WHERE {' AND '.join(conds)} ORDER BY d.id DESC LIMIT 1", params
+        )
+        return doc_info(rows[0]) if rows else None
+
+    def document(self, doc_id: int) -> Document:
+        rows = self._query(
+            "SELECT d.name, d.text, d.page_spans, d.lines, d.media_type, d.language, d.warnings "
+            f"FROM documents d WHERE d.id = :id AND {VISIBLE}",
+            {"id": int(doc_id)},
+        )
+        if not rows:
+            raise self._no_document(doc_id)
+        name, text, spans, lines, media_type, language, warns = rows[0]
+        return Document(
+            name=name,
+            text=text,
+            page_spans=[(int(a), int(b)) for a, b in json.loads(spans)],
+            lines=decode_lines(lines),
+            media_type=media_type,
+            language=language,
+            warnings=list(json.loads(warns)),
+        )
+
+    def source(self, doc_id: int) -> bytes | None:
+        rows = self._query(f"SELECT d.source_file FROM documents d WHERE d.id = :id AND {VISIBLE}", {"id": int(doc_id)})
+        if not rows:
+            raise self._no_document(doc_id)
+        if rows[0][0] is None:
+            return None
+        path = self._col.sources_dir / rows[0][0]
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise CollectionError(f"collection {self.name!r}: source copy {path} of document {doc_id} is missing") from None
+
+    def clauses(self, doc_id: int) -> list[Clause]:
+        self.document_info(doc_id)
+        rows = self._query(
+            'SELECT label, norm, kind, heading, start, "end", parent, level FROM clauses WHERE doc_id = :id ORDER BY idx',
+            {"id": int(doc_id)},
+        )
+        return [Clause(r[0], r[1], r[2], r[3], int(r[4]), int(r[5]), None if r[6] is None else int(r[6]), int(r[7])) for r in rows]
+
+    def defined_terms(self, doc_id: int) -> list[DefinedTerm]:
+        self.document_info(doc_id)
+        rows = self._query('SELECT term, start, "end" FROM terms WHERE doc_id = :id ORDER BY idx', {"id": int(doc_id)})
+        return [DefinedTerm(r[0], int(r[1]), int(r[2])) for r in rows]
+
+    def _no_document(self, doc_id: int) -> CollectionError:
+        return CollectionError(f"collection {self.name!r} generation {self.generation} has no document {doc_id}")
+
+    # ------------------------------------------------------------------ chunks
+    def chunks(self, ids: Sequence[int] | np.ndarray) -> list[StoredChunk]:
+        """Stored chunks in the order of ``ids``; ``CollectionError`` if an id is not in this generation."""
+        wanted = [int(i) for i in ids]
+        if not wanted:
+            return []
+        rows = self._query(
+            f"SELECT {CHUNK_COLS} FROM chunks c JOIN documents d ON d.id = c.doc_id "
+            f"WHERE c.id IN (SELECT value FROM json_each(:ids)) AND {VISIBLE}",
+            {"ids": json.dumps(sorted(set(wanted)))},
+        )
+        by_id = {int(r[0]): stored_chunk(r) for r in rows}
+        missing = [i for i in wanted if i not in by_id]
+        if missing:
+            raise CollectionError(f"collection {self.name!r} generation {self.generation} has no chunk(s) {missing[:10]}")
+        return [by_id[i] for i in wanted]
+
+    def chunk_ids(self, doc_ids: Iterable[int] | None = None) -> np.ndarray:
+        """Live chunk ids (ascending), of the given documents when ``doc_ids`` is given."""
+        if doc_ids is None:
+            return np.array(self._snap.live_ids(), dtype=np.int64)
+        return self._snap.ids[self._snap.rows_of_docs(doc_ids)].astype(np.int64)
+
+    # ------------------------------------------------------------------ search
+    def dense_search(
+        self, q: np.ndarray, k: int, doc_ids: Iterable[int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``k`` chunks by inner product with the normalised query.
+
+        ``q`` of shape ``[dim]`` gives 1-d ``(ids, scores)`` with up to ``k`` entries;
+        ``[m, dim]`` gives ``[m, k]`` arrays padded with id ``-1`` and score ``-inf``.
+        """
+        return self._snap.dense_search(q, k, doc_ids)
+
+    def sparse_search(
+        self, q: Mapping[int, float], k: int, doc_ids: Iterable[int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``k`` chunks by sparse score; only chunks with a positive score (sharing a query term) are returned."""
+        return self._snap.sparse_search(q, k, doc_ids)
+
+    def sparse_scores(self, q: Mapping[int, float], ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        return self._snap.sparse_scores(q, ids)
+
+    def dense_vectors(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        return self._snap.dense_vectors(ids)
+
+    def colbert(self, ids: Sequence[int] | np.ndarray) -> list[np.ndarray] | None:
+        """Float32 copies of the chunks' ColBERT token vectors; ``None`` without a multi-vector part."""
+        return self._snap.colbert(ids)
+
+    # ------------------------------------------------------------------ accounting
+    def stats(self) -> dict[str, Any]:
+        """Counts and bytes on disk per part (catalog, dense, sparse, colbert, rows, sources)."""
+        snap = self._snap
+        docs = self._query(f"SELECT COUNT(*) FROM documents d WHERE {VISIBLE}", {})[0][0]
+        parts = {"catalog": 0, "dense": 0, "sparse": 0, "colbert": 0, "rows": 0, "sources": 0}
+        for suffix in ("", "-wal", "-shm"):
+            p = self._col.catalog_path.with_name(self._col.catalog_path.name + suffix)
+            if p.exists():
+                parts["catalog"] += p.stat().st_size
+        for seg, entry in zip(snap.segments, snap.manifest["segments"]):
+            for key, size in seg.bytes_by_part().items():
+                parts[key] += size
+            if entry.get("del"):
+                p = seg.path / entry["del"]
+                parts["rows"] += p.stat().st_size if p.exists() else 0
+        files = self._query(f"SELECT DISTINCT d.source_file FROM documents d WHERE d.source_file IS NOT NULL AND {VISIBLE}", {})
+        for (f,) in files:
+            p = self._col.sources_dir / f
+            parts["sources"] += p.stat().st_size if p.exists() else 0
+        return {
+            "name": self.name,
+            "generation": self.generation,
+            "documents": int(docs),
+            "chunks": snap.n_live,
+            "segments": len(snap.segments),
+            "deleted_rows": len(snap.dead_rows),
+            "dense_kinds": sorted({s.kind for s in snap.segments}),
+            "bytes": {**parts, "total": sum(parts.values())},
+        }
+
+    def verify(self) -> None:
+        """Check that catalog, dense, sparse and ColBERT parts agree; ``CollectionError`` lists what does not."""
+        snap = self._snap
+        problems: list[str] = []
+        catalog_ids = np.array(
+            [r[0] for r in self._query(f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE {VISIBLE} ORDER BY c.id", {})],
+            dtype=np.int64,
+        )
+        live = snap.live_ids()
+        if not snap.ids_sorted:
+            problems.append("segment chunk ids are not ascending")
+        if not np.array_equal(catalog_ids, live):
+            extra, lost = np.setdiff1d(live, catalog_ids), np.setdiff1d(catalog_ids, live)
+            problems.append(f"catalog and index chunk ids differ: index-only {extra[:10].tolist()}, catalog-only {lost[:10].tolist()}")
+        for doc in self.documents():
+            n = len(snap.rows_of_docs([doc.id]))
+            if n != doc.chunks:
+                problems.append(f"document {doc.id} lists {doc.chunks} chunks, index holds {n}")
+        for s, seg in enumerate(snap.segments):
+            faiss_ids = _faiss_ids(seg.index)
+            if not np.array_equal(np.sort(faiss_ids), np.asarray(seg.ids)):
+                problems.append(f"segment {seg.name}: dense ids differ from row ids")
+            if len(seg.p_rows) and (int(np.max(seg.p_rows)) >= seg.rows or int(np.min(seg.p_rows)) < 0):
+                problems.append(f"segment {seg.name}: sparse postings point outside its rows")
+            if len(seg.indptr) != len(seg.terms) + 1 or int(seg.indptr[-1]) != len(seg.p_rows):
+                problems.append(f"segment {seg.name}: sparse index pointers are malformed")
+            if len(seg.lengths) != seg.rows:
+                problems.append(f"segment {seg.name}: {len(seg.lengths)} lengths for {seg.rows} rows")
+            if self.info.colbert_dim:
+                offs = seg.colbert_offsets
+                if offs is None or len(offs) != seg.rows + 1 or int(offs[-1]) != len(seg.colbert_vecs):
+                    problems.append(f"segment {seg.name}: ColBERT offsets do not match its rows")
+            if len(snap.deleted[s]) and int(snap.deleted[s].max()) >= seg.rows:
+                problems.append(f"segment {seg.name}: deletion mask points outside its rows")
+        if problems:
+            raise CollectionError(f"collection {self.name!r} generation {self.generation} is inconsistent: " + "; ".join(problems))
+
+
+def _faiss_ids(index: Any) -> np.ndarray:
+    from rag.store.dense import faiss_module
+
+    return faiss_module().vector_to_array(index.id_map).astype(np.int64)
