@@ -10,7 +10,6 @@ import streamlit as st
 
 from app_pages import components as ui
 from app_pages import state
-from rag.store import CollectionError
 
 BACKENDS = {
     "extractive": "Extractive: quotes the best passages, no language model (works offline)",
@@ -60,18 +59,12 @@ def models_section(rt: state.Runtime) -> None:
         st.rerun()
 
 
-def retrieval_section(rt: state.Runtime, collection: str | None) -> None:
+def retrieval_section(rt: state.Runtime) -> None:
     from rag.retrieve import RetrievalOptions
 
     st.subheader("Retrieval (this browser session)", anchor=False)
     opts = state.retrieval_options(rt)
     enc, has_reranker = rt.engine.encoder, rt.engine.reranker is not None
-    kind = "lexical" if enc.has_sparse else "bm25"
-    if collection is not None:
-        try:
-            kind = state.collection(rt, collection).info.sparse
-        except CollectionError as exc:  # shown on the other pages; the knobs still apply
-            st.caption(ui.md_escape(f"Collection {collection}: {exc}"))
     with st.form("retrieval"):
         top_k = st.slider("Passages per answer (top-k)", 1, 20, opts.top_k)
         fusion = st.radio("Fusion of dense and lexical scores", ["weighted", "rrf"],
@@ -79,8 +72,8 @@ def retrieval_section(rt: state.Runtime, collection: str | None) -> None:
                           help="weighted: BGE-M3's weighted sum of scores; rrf: reciprocal rank fusion")
         c1, c2 = st.columns(2)
         dense_weight = c1.number_input("Dense weight", 0.0, 5.0, float(opts.dense_weight), 0.1)
-        sparse_weight = c2.number_input("Lexical weight", 0.0, 5.0, float(opts.sparse_weight_for(kind)), 0.05,
-                                        help="Default 0.3 for BGE-M3 lexical weights, 0.5 for the BM25 fallback")
+        sparse_weight = c2.number_input("Lexical weight", 0.0, 5.0, float(opts.sparse_weight), 0.05,
+                                        help="Default 0.3, as in BGE-M3's evaluations (also for the BM25 fallback)")
         rerank = st.toggle("Rerank with the cross-encoder", value=opts.rerank and has_reranker,
                            disabled=not has_reranker, help=None if has_reranker else "No reranker is loaded")
         rerank_top = st.slider("Rerank candidates", 5, 100, opts.rerank_top, disabled=not has_reranker,
@@ -89,10 +82,8 @@ def retrieval_section(rt: state.Runtime, collection: str | None) -> None:
                             disabled=not enc.has_colbert)
         apply, reset = st.columns(2)
         if apply.form_submit_button("Apply", type="primary"):
-            auto = opts.sparse_weight_for(kind)
             state.set_retrieval_options(replace(
-                opts, top_k=top_k, fusion=fusion, dense_weight=dense_weight,
-                sparse_weight=None if abs(sparse_weight - auto) < 1e-9 else sparse_weight,
+                opts, top_k=top_k, fusion=fusion, dense_weight=dense_weight, sparse_weight=sparse_weight,
                 rerank=rerank, rerank_top=rerank_top, colbert=colbert))
             st.toast("Retrieval settings applied to this session.")
         if reset.form_submit_button("Reset to defaults"):
@@ -146,7 +137,7 @@ st.caption("Models and storage come from RAG_* environment variables (see the RE
            "and answer choices below apply to this browser session only.")
 models_section(rt)
 st.divider()
-retrieval_section(rt, name)
+retrieval_section(rt)
 st.divider()
 answers_section(rt)
 st.divider()

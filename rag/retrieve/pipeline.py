@@ -34,9 +34,9 @@ class RetrievalOptions:
     use_sparse: bool = True
     fusion: str = "weighted"  # "weighted" (BGE-M3's weighted sum) or "rrf"
     dense_weight: float = 1.0
-    #: BGE-M3 lexical weights (the official evaluations used 0.3); ``None`` picks by channel:
-    #: 0.3 for M3 lexical weights, 0.5 for the max-normalised BM25 fallback.
-    sparse_weight: float | None = None
+    #: the official BGE-M3 evaluations used 0.3 for its lexical weights; the max-normalised BM25
+    #: fallback measured best at 0.3 too (ContractNLI, 400 queries: R@16 90.1 vs 89.2 at 0.5)
+    sparse_weight: float = 0.3
     #: lexical overlap across languages is noise: the sparse weight is multiplied by this for
     #: documents whose language differs from the question's
     cross_lingual_sparse_factor: float = 0.1
@@ -50,11 +50,6 @@ class RetrievalOptions:
     scope_documents: bool = True  # search inside the documents a question names
     clause_lookup: bool = True  # answer "Section 12.3" from the clause tree first
     attach_context: bool = True  # parent heading and definitions of terms used
-
-    def sparse_weight_for(self, kind: str) -> float:
-        if self.sparse_weight is not None:
-            return self.sparse_weight
-        return 0.3 if kind == "lexical" else 0.5
 
 
 #: ablation presets for the evaluation harness
@@ -237,7 +232,7 @@ class Retriever:
         if opt.use_dense:
             channels.append(Channel("dense", dense, opt.dense_weight))
         if opt.use_sparse and q_sparse:
-            channels.append(Channel("sparse", sparse * lang_factor, opt.sparse_weight_for(self.sparse_kind),
+            channels.append(Channel("sparse", sparse * lang_factor, opt.sparse_weight,
                                     normalise_by_max=self.sparse_kind == "bm25"))
         fused = fuse(channels, opt.fusion) if channels else np.zeros(len(ids))
         order = np.argsort(-fused, kind="stable")
