@@ -17,6 +17,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--collection", "-c", required=True,
                    help="collection name (under RAG_DATA_DIR) or a folder path")
     p.add_argument("--data-dir", type=Path, help="overrides RAG_DATA_DIR")
+    p.add_argument("--backend", help="where the collection lives: faiss (default: a folder under the data "
+                   "directory) or a Milvus address, e.g. milvus-lite:///data/rag.db or milvus://host:19530 "
+                   "(overrides RAG_BACKEND)")
     p.add_argument("--model", help="overrides RAG_EMBED_MODEL (Hub id or folder)")
     p.add_argument("--colbert", action="store_true",
                    help="also store ColBERT vectors (new collections; BGE-M3 only)")
@@ -39,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = replace(settings, data_dir=args.data_dir)
     if args.model:
         settings = replace(settings, embed_model=args.model)
+    if args.backend:
+        settings = replace(settings, backend=args.backend)
     missing = [str(p) for p in args.paths if not p.exists()]
     if missing:
         print("error: not found: " + ", ".join(missing), file=sys.stderr)

@@ -24,6 +24,9 @@ class Settings:
     #: ``None`` when reranking is disabled (``RAG_RERANK_MODEL=none``).
     rerank_model: str | None = DEFAULT_RERANK_MODEL
     data_dir: Path = Path("data/collections")
+    #: where collections live: ``faiss`` (folders under ``data_dir``) or a Milvus address,
+    #: ``milvus-lite:///path/file.db`` or ``milvus://host:19530`` (see rag.store.milvus_uri)
+    backend: str = "faiss"
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: str | None = field(default=None, repr=False)
@@ -75,6 +78,7 @@ _ENV = {
     "embed_model": "RAG_EMBED_MODEL",
     "rerank_model": "RAG_RERANK_MODEL",
     "data_dir": "RAG_DATA_DIR",
+    "backend": "RAG_BACKEND",
     "llm_base_url": "RAG_LLM_BASE_URL",
     "llm_model": "RAG_LLM_MODEL",
     "llm_api_key": "RAG_LLM_API_KEY",

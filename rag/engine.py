@@ -54,7 +54,18 @@ class Engine:
     def data_dir(self) -> Path:
         return Path(self.settings.data_dir)
 
+    @property
+    def backend(self) -> Any:
+        """Where collections live (``RAG_BACKEND``): FAISS folders or a Milvus address."""
+        from rag.store.milvus_uri import parse_backend
+
+        return parse_backend(self.settings.backend)
+
     def collections(self) -> list[str]:
+        if self.backend.is_milvus:
+            from rag.store.milvus import list_milvus_collections
+
+            return list_milvus_collections(self.backend, self.data_dir)
         from rag.store import list_collections
 
         return list_collections(self.data_dir) if self.data_dir.is_dir() else []
@@ -71,6 +82,13 @@ class Engine:
         """Open a collection by name (or folder path), creating it for this encoder if asked."""
         from rag.store import CollectionError, create_collection, open_collection
 
+        if self.backend.is_milvus:
+            from rag.store.milvus import open_backend_collection
+
+            col = open_backend_collection(self.backend, name, data_dir=self.data_dir, create=create,
+                                          info=self.model_info(colbert) if create else None)
+            col.check_model(self.model_info(col.info.colbert_dim is not None))
+            return col
         path = Path(name)
         # a bare name lives under the data directory; anything path-like is a folder of its own
         data_dir, leaf = (path.parent, path.name) if ("/" in name or path.is_dir()) else (self.data_dir, name)
@@ -108,7 +126,12 @@ class Engine:
 
         with self._lock:
             self.forget(name)
-            delete_collection(self.data_dir, name, wait=True, timeout=60)
+            if self.backend.is_milvus:
+                from rag.store.milvus import delete_milvus_collection
+
+                delete_milvus_collection(self.backend, name, self.data_dir, wait=True, timeout=60)
+            else:
+                delete_collection(self.data_dir, name, wait=True, timeout=60)
 
     def ingest(self, sources: Iterable[Any], collection: str, *, create: bool = True,
                colbert: bool = False, on_file: Callable[[int, int, str], None] | None = None,

