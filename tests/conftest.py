@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+import rag  # noqa: F401  (first: sets passive OpenMP waiting before any test module loads torch)
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_EVAL = Path(os.environ.get("RAG_SHARED_EVAL", REPO.parent / "shared" / "eval"))
 
