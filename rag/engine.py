@@ -97,7 +97,11 @@ class Engine:
         except CollectionError:
             if not create:
                 raise
-            col = create_collection(data_dir, leaf, self.model_info(colbert))
+            try:
+                col = create_collection(data_dir, leaf, self.model_info(colbert))
+            except CollectionError:
+                # another process or session created it since our open failed: use theirs
+                col = open_collection(data_dir, leaf)
         col.check_model(self.model_info(col.info.colbert_dim is not None))
         return col
 

@@ -233,11 +233,6 @@ def test_sixty_seconds_of_queries_during_ingest_and_delete(tmp_path: Path, tiny_
     assert figures["queries"] > 0 and figures["generations_committed"] > 5
 
 
-@pytest.mark.xfail(strict=True, reason="defect in rag/engine.py (Engine.collection): when another process or "
-                   "session creates the collection between this one's failed open and its create, create_collection "
-                   "raises 'already exists' and Engine.collection passes it on (python -m ingest exits with "
-                   "'error: collection ... already exists'); it should open the collection the other one created. "
-                   "Patch in docs/reliability.md")
 def test_two_ingests_creating_one_collection_at_once_both_succeed(tmp_path: Path, tiny_m3_dir: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """Two ``python -m ingest -c new`` started together: both see no collection, both create it.
