@@ -280,7 +280,7 @@ def prepare(document: Document, data: bytes, encoder: Any, *, sparse_kind: str,
     from ingest.terms import find_defined_terms
 
     clauses = parse_structure(document.text, document.language)
-    terms = find_defined_terms(document.text)
+    terms = find_defined_terms(document.text, clauses)
     config = chunking or chunking_for(encoder, ChunkingConfig)
     chunks = chunk_document(document, clauses, getattr(encoder, "tokenizer", None), config)
     texts = [c.embed_text for c in chunks]
