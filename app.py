@@ -5,7 +5,7 @@ Only page setup and navigation live here; each page is a file in ``app_pages/``.
 
 import streamlit as st
 
-st.set_page_config(page_title="Contract assistant", page_icon=":material/gavel:", layout="wide")
+st.set_page_config(page_title="Contract assistant", page_icon="⚖️", layout="wide")
 
 pages = [
     st.Page("app_pages/chat.py", title="Chat", icon=":material/chat:", default=True),

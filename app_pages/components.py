@@ -19,14 +19,26 @@ import streamlit as st
 #: the colour of highlights in the PDF viewer (outline) and in text (background)
 HIGHLIGHT = "#f08c00"
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$&=^\"'])")
+#: GFM turns bare URLs ("http://…", "www.…", "mailto:…") and e-mail addresses into links after
+#: escapes are undone ("autolink literals"); an invisible word joiner after the scheme, after
+#: "www" or after the "@" keeps them text
+_JOINER = "\u2060"
+_AUTOLINK = re.compile(r"(?i)(?:(?<=\bhttp)|(?<=\bhttps)|(?<=\bmailto)|(?<=\bxmpp))(?=:)|(?<=\bwww)(?=\.)|(?<=@)(?=\w)")
 
 
 # -- text safety -------------------------------------------------------------------------------
 
 def md_escape(text: str) -> str:
     """``text`` as literal Markdown: every character Markdown or Streamlit could read as syntax
-    (emphasis, links, HTML, ``:color[...]`` directives, ``$`` maths) is backslash-escaped."""
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    (emphasis, links, HTML, ``:color[...]`` directives, ``$`` maths) is backslash-escaped, and
+    bare URLs and e-mail addresses are kept from becoming links."""
+    return _MD_SPECIAL.sub(r"\\\1", _AUTOLINK.sub(_JOINER, text))
+
+
+def _escape_next(before: str, ch: str) -> str:
+    """``ch`` escaped, as :func:`md_escape` escapes it after the raw text ``before``."""
+    joiner = _JOINER if _AUTOLINK.match(before + ch, len(before)) else ""
+    return joiner + _MD_SPECIAL.sub(r"\\\1", ch)
 
 
 def md_lines(text: str) -> str:
@@ -50,6 +62,7 @@ def escaped_stream(pieces: Iterable[str]) -> Iterator[str]:
     """
     head = ""  # the start of the current line, held until its marker can be told
     deciding = True
+    recent = ""  # the raw text just before the current character (URLs, see _AUTOLINK)
     for piece in pieces:
         out: list[str] = []
         for ch in piece:
@@ -64,7 +77,8 @@ def escaped_stream(pieces: Iterable[str]) -> Iterator[str]:
                     out.append(_split_head(head))
                     head, deciding = "", False
             else:
-                out.append(md_escape(ch))
+                out.append(_escape_next(recent, ch))
+            recent = (recent + ch)[-8:]
         if out:
             yield "".join(out)
     if deciding and head:

@@ -9,8 +9,6 @@ from app_pages import state
 from ingest.pipeline import Source
 from rag.store import CollectionBusy, CollectionError
 
-UPLOAD_TYPES = ["pdf", "txt", "md", "markdown", "text"]
-
 
 def remember_report(report: object, refused: list[str] | None = None) -> None:
     """Keep an ingest report (and the uploads refused before it) to show after the rerun that
@@ -60,7 +58,10 @@ def new_collection_form(rt: state.Runtime) -> None:
 def upload_section(rt: state.Runtime, name: str) -> None:
     limit_mb = min(rt.settings.max_file_mb, float(st.get_option("server.maxUploadSize")))
     counter = st.session_state.setdefault("uploads", 0)
-    files = st.file_uploader(f"Add PDF, TXT or Markdown files (up to {limit_mb:g} MB each)", type=UPLOAD_TYPES,
+    # No type=: Streamlit then checks each name itself and raises, for every later run of this
+    # session, on a name it refuses (a NUL byte, sent by a crafted request); upload_problem
+    # refuses other types per file, in plain words.
+    files = st.file_uploader(f"Add PDF, TXT or Markdown files (up to {limit_mb:g} MB each)",
                              accept_multiple_files=True, key=f"uploader-{counter}")
     if not files or not st.button(f"Add {len(files)} file(s) to {ui.md_escape(name)}", type="primary"):
         return

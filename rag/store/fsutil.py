@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -63,19 +64,26 @@ def save_npy(path: Path, array: np.ndarray, sync: bool = True) -> None:
             os.fsync(fh.fileno())
 
 
+#: numpy parses a .npy header with ast.literal_eval, and CPython 3.11 keeps the AST constructor's
+#: recursion depth per interpreter: two threads inside it at once can fail with "SystemError: AST
+#: constructor recursion depth mismatch". A load is a header read and a map: one at a time is free.
+_LOAD_LOCK = threading.Lock()
+
+
 def load_npy(path: Path, mmap: bool = True) -> np.ndarray:
     """Load a ``.npy`` file, memory-mapped read-only by default (shared page cache, no copy).
 
     Empty arrays cannot be memory-mapped, so those (and any file numpy refuses to map)
-    are read into memory instead.
+    are read into memory instead. Thread-safe (see ``_LOAD_LOCK``).
     """
-    if mmap:
-        try:
-            # a plain ndarray view of the map (numpy's memmap subclass slows every slice down)
-            return np.load(path, mmap_mode="r", allow_pickle=False).view(np.ndarray)
-        except ValueError:
-            pass
-    return np.load(path, allow_pickle=False)
+    with _LOAD_LOCK:
+        if mmap:
+            try:
+                # a plain ndarray view of the map (numpy's memmap subclass slows every slice down)
+                return np.load(path, mmap_mode="r", allow_pickle=False).view(np.ndarray)
+            except ValueError:
+                pass
+        return np.load(path, allow_pickle=False)
 
 
 def remove_path(path: Path) -> None:

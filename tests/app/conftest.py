@@ -24,8 +24,9 @@ _RAG_VARS = ("RAG_CONFIG", "RAG_LLM_BASE_URL", "RAG_LLM_MODEL", "RAG_LLM_API_KEY
 
 
 def unescape(markdown: str) -> str:
-    """Markdown as the app wrote it (escaped document text) back to the text a user reads."""
-    return re.sub(r"\\(.)", r"\1", markdown).replace("  \n", "\n")
+    """Markdown as the app wrote it (escaped document text) back to the text a user reads
+    (without the invisible word joiners that keep URLs from becoming links)."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("  \n", "\n").replace("\u2060", "")
 
 
 @pytest.fixture

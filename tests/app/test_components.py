@@ -24,7 +24,17 @@ def test_md_escape_leaves_no_markdown_or_html_syntax() -> None:
     out = md_escape(HOSTILE)
     # every syntax character is preceded by a backslash
     assert re.search(r"(?<!\\)[<>*\[\]()$:#`^-]", out.replace("\\\\", "")) is None
-    assert re.sub(r"\\(.)", r"\1", out) == HOSTILE
+    assert re.sub(r"\\(.)", r"\1", out).replace("\u2060", "") == HOSTILE
+
+
+def test_bare_urls_and_addresses_do_not_become_links() -> None:
+    text = "Pay at http://evil.example/x, https://a.example, WWW.evil.example or mail bob@evil.example."
+    shown = re.sub(r"\\(.)", r"\1", md_escape(text))  # what GFM's autolinking sees
+    assert re.search(r"https?://|www\.|@\w", shown, re.I) is None, shown
+    assert shown.replace("\u2060", "") == text
+    pieces = [text[i: i + 3] for i in range(0, len(text), 3)]
+    assert "".join(escaped_stream(pieces)) == md_answer(text)
+    assert re.search(r"https?://|www\.|@\w", re.sub(r"\\(.)", r"\1", md_answer(text)), re.I) is None
 
 
 def test_md_lines_keeps_line_breaks_as_hard_breaks() -> None:
@@ -65,7 +75,7 @@ def test_answers_keep_quotes_and_lists_but_nothing_inline() -> None:
               "- first point ![img](http://tracker)\n12. numbered point, 3.5 (b)")
     whole = md_answer(answer)
     lines = whole.split("\n")
-    assert lines[1].startswith("> 12\\.3 \\(a\\)") and "\\[see\\]\\(http\\:" in lines[1] and "\\<b\\>" in lines[1]
+    assert lines[1].startswith("> 12\\.3 \\(a\\)") and "\\[see\\]\\(http\u2060\\:" in lines[1] and "\\<b\\>" in lines[1]
     assert lines[2].startswith("- first point \\!\\[img\\]")
     assert lines[3] == "12. numbered point, 3\\.5 \\(b\\)"
     # streamed in arbitrary pieces, the result is the same

@@ -195,16 +195,10 @@ def test_the_api_key_is_never_on_the_page(browsed: dict[str, Any]) -> None:
     assert browsed["key_on_page"] == []
 
 
-@pytest.mark.xfail(strict=True, reason="defect in app_pages/components.py (md_escape, escaped_stream): GFM "
-                   "autolinks bare URLs after Markdown escapes are undone, so 'http://evil.example/x' in an "
-                   "answer or a document becomes a live link; patch in docs/reliability.md")
 def test_document_and_answer_text_never_becomes_a_link(browsed: dict[str, Any]) -> None:
     assert browsed["links"] == []
 
 
-@pytest.mark.xfail(strict=True, reason="defect in app.py: page_icon=':material/gavel:' makes every page load "
-                   "fetch the icon from fonts.gstatic.com (no page may contact a host but the app's own; an "
-                   "offline server shows no icon); an emoji icon is drawn locally. Patch in docs/reliability.md")
 def test_no_page_contacts_a_host_but_the_app(browsed: dict[str, Any]) -> None:
     local = [u for u in browsed["sockets"] if urlsplit(u).hostname in LOCAL]
     assert local, "the page talks to its own server"

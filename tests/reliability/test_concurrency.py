@@ -200,33 +200,13 @@ def serve(tmp_path: Path, tiny_m3_dir: Path, seconds: float, readers: int, seed:
     }
 
 
-@pytest.fixture
-def one_npy_header_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The fix proposed for rag/store/fsutil.py (see the xfail test below), applied here until it
-    lands: without it the readers fail now and then with CPython 3.11's ``SystemError: AST
-    constructor recursion depth mismatch`` while loading a new generation's segments, and the
-    load tests would fail at random (observed: 1 error in 10 s, 1 in 60 s on this machine)."""
-    import rag.store.segment
-
-    real = rag.store.segment.load_npy
-    lock = threading.Lock()
-
-    def load_npy(path: Path, mmap: bool = True) -> Any:
-        with lock:
-            return real(path, mmap)
-
-    monkeypatch.setattr(rag.store.segment, "load_npy", load_npy)
-
-
-def test_ten_seconds_of_queries_during_ingest_and_delete(tmp_path: Path, tiny_m3_dir: Path,
-                                                         one_npy_header_at_a_time: None) -> None:
+def test_ten_seconds_of_queries_during_ingest_and_delete(tmp_path: Path, tiny_m3_dir: Path) -> None:
     figures = serve(tmp_path, tiny_m3_dir, seconds=10, readers=8, seed=11)
     assert figures["queries"] > 0 and sum(figures["writes"].values()) > 0
 
 
 @pytest.mark.slow
 def test_sixty_seconds_of_queries_during_ingest_and_delete(tmp_path: Path, tiny_m3_dir: Path,
-                                                           one_npy_header_at_a_time: None,
                                                            record_figures: Any) -> None:
     figures = serve(tmp_path, tiny_m3_dir, seconds=60, readers=8, seed=12)
     record_figures("concurrency", figures)
@@ -255,11 +235,6 @@ def test_two_ingests_creating_one_collection_at_once_both_succeed(tmp_path: Path
     assert col.name == "new"
 
 
-@pytest.mark.xfail(strict=True, reason="defect in rag/store/fsutil.py (load_npy): numpy parses each .npy header with "
-                   "ast.literal_eval, and CPython 3.11 keeps the AST constructor's recursion depth per interpreter, "
-                   "so two threads loading segments at once (sessions opening a new generation) can fail with "
-                   "'SystemError: AST constructor recursion depth mismatch' (seen in the load test); load_npy must "
-                   "parse one header at a time. Patch in docs/reliability.md")
 def test_segments_are_loaded_one_header_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Deterministic form of the failure's precondition: no two threads inside the header parser."""
     import ast

@@ -316,11 +316,6 @@ def test_the_documents_page_shows_each_bad_upload_as_an_error(corpus: Any, tiny_
     view.verify()
 
 
-@pytest.mark.xfail(strict=True, reason="defect in app_pages/documents.py (upload_section): st.file_uploader raises "
-                   "StreamlitAPIException('Filename cannot contain null bytes.') for an upload whose name holds a NUL "
-                   "byte (a crafted request can send one), and the page shows it as an exception with its stack "
-                   "trace on every later run of the session, instead of taking or refusing the file; patch in "
-                   "docs/reliability.md")
 def test_an_upload_named_with_a_nul_byte_gets_a_clear_error(tiny_m3_dir: Path, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     from dataclasses import replace
