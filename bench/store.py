@@ -25,9 +25,9 @@ Per size, one run builds:
 Queries run in fresh subprocesses (one for the collections, one for bm25s) so resident
 memory is that of a reader process, not of the builder. Latency is per single query
 (p50/p95 over ``--queries`` after warm-up) with ``--threads`` OpenMP/BLAS threads:
-dense top-100, sparse top-100 (lexical and BM25), dense + lexical sparse (sequential,
-as retrieval calls them), bm25s ``retrieve`` and bm25s' scoring core
-(``get_scores_from_ids`` + ``selection.topk``). Dense recall@100 is against exact
+dense top-100, sparse top-100 (lexical and BM25), dense + lexical sparse one after the
+other and side by side (two threads, as retrieval runs them: ``rag.retrieve.channels``),
+bm25s ``retrieve`` and bm25s' scoring core (``get_scores_from_ids`` + ``selection.topk``). Dense recall@100 is against exact
 search over the same vectors (computed while generating them).
 
 Run:  python bench/store.py --sizes 10k,100k [--dense-index ivf] [--queries 200]
@@ -251,6 +251,7 @@ def child_query(args) -> None:
     import faiss
     from bm25s import selection
 
+    from rag.retrieve.channels import search_channels
     from rag.store import Collection
 
     synth = Synth(args)
@@ -290,6 +291,8 @@ def child_query(args) -> None:
         "sparse_lexical": lambda i: lex.sparse_search(queries["sparse"][i], k),
         "sparse_bm25": lambda i: bm.sparse_search(bm_q[i], k),
         "dense_plus_sparse": lambda i: (lex.dense_search(queries["dense"][i], k), lex.sparse_search(queries["sparse"][i], k)),
+        # what retrieval runs: the two searches side by side (rag.retrieve.channels)
+        "dense_and_sparse_side_by_side": lambda i: search_channels(lex, queries["dense"][i], queries["sparse"][i], k, k),
         "bm25s_retrieve": lambda i: retriever.retrieve([qids[i]], k=k, show_progress=False, n_threads=0),
         "bm25s_core": bm25s_core,
     }
@@ -464,10 +467,12 @@ def print_table(results: dict) -> None:
                 f"{mem['RssAnon']}/{mem['RssFile']}",
                 cell("dense"), f"{q['dense_recall_at_100']:.3f}", cell("sparse_lexical"), cell("sparse_bm25"),
                 cell("bm25s_retrieve"), cell("bm25s_core"), cell("dense_plus_sparse"),
+                cell("dense_and_sparse_side_by_side") if "dense_and_sparse_side_by_side" in lat else "-",
             ])
     head = ["chunks", "dense idx", "faiss thr", "build s (add+compact)", "MiB dense/sparse/catalog",
             "reader RSS anon/file MiB", "dense p50/p95", "recall@100", "lexical p50/p95", "bm25 p50/p95",
-            "bm25s retrieve p50/p95", "bm25s core p50/p95", "dense+lexical p50/p95"]
+            "bm25s retrieve p50/p95", "bm25s core p50/p95", "dense+lexical p50/p95",
+            "side by side p50/p95"]
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
     print("  ".join(h.ljust(w) for h, w in zip(head, widths)))
     for r in rows:

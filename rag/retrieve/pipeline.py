@@ -1,4 +1,4 @@
-"""The query pipeline: scope -> clause lookup -> dense + sparse -> fuse -> ColBERT -> rerank.
+"""The query pipeline: scope -> clause lookup -> dense + sparse (side by side) -> fuse -> ColBERT -> rerank.
 
 One :class:`Retriever` serves one collection for any number of threads. What it derives from
 the catalog (the document scorer, clause trees, languages) is built once per collection
@@ -17,6 +17,7 @@ import numpy as np
 
 from rag.documents import Clause, DefinedTerm, StoredChunk
 from rag.lexical import language_of, term_counts
+from rag.retrieve.channels import search_channels
 from rag.retrieve.clause_lookup import chunks_of_clause, match_clauses, referenced_clauses
 from rag.retrieve.fusion import Channel, fuse
 from rag.retrieve.hits import Hit, Retrieval, Trace
@@ -208,16 +209,14 @@ class Retriever:
             lookup = self._clause_hits(state, question, scope)
         lap("clause_lookup")
 
-        dense_ids = np.empty(0, np.int64)
-        sparse_ids = np.empty(0, np.int64)
-        if opt.use_dense:
-            dense_ids, _ = view.dense_search(q_dense, opt.dense_k, doc_ids=scope)
-        lap("dense")
-        if opt.use_sparse and q_sparse:
-            sparse_ids, _ = view.sparse_search(q_sparse, opt.sparse_k, doc_ids=scope)
-        lap("sparse")
+        found = search_channels(view, q_dense if opt.use_dense else None,
+                                q_sparse if opt.use_sparse else None, opt.dense_k, opt.sparse_k, scope)
+        lap("search")
+        if found.dense_s and found.sparse_s:
+            trace.notes.append(f"dense search {found.dense_s * 1000:.1f} ms and sparse search "
+                               f"{found.sparse_s * 1000:.1f} ms, side by side")
 
-        ids = np.unique(np.concatenate([dense_ids, sparse_ids]).astype(np.int64))
+        ids = np.unique(np.concatenate([found.dense_ids, found.sparse_ids]))
         ids = ids[ids >= 0]
         if len(ids) == 0:
             return Retrieval(lookup[:k], trace)

@@ -29,7 +29,7 @@ def test_hits_carry_provenance_scores_and_timings(retriever, contract_collection
         assert {"dense", "sparse", "fused"} <= set(h.scores)
         assert h.score == pytest.approx(h.scores["fused"])
     assert [h.score for h in res.hits] == sorted((h.score for h in res.hits), reverse=True)
-    for stage in ("scope", "encode", "dense", "sparse", "fuse"):
+    for stage in ("scope", "encode", "search", "fuse"):
         assert stage in res.trace.timings
 
 
