@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +139,11 @@ def init_catalog(conn: sqlite3.Connection, values: dict[str, str]) -> None:
         (values.get("created_at", ""), json.dumps({"segments": []})),
     )
     conn.execute("COMMIT")
+
+
+def timestamp() -> str:
+    """The catalog's timestamp format: UTC, to the second."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def read_meta(conn: sqlite3.Connection) -> dict[str, str]:

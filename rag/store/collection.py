@@ -24,12 +24,12 @@ import sqlite3
 import threading
 import uuid
 import weakref
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from rag.store.catalog import FORMAT_VERSION, connect, current_generation, init_catalog, manifest_of, read_meta
+from rag.store.catalog import connect, current_generation, init_catalog, manifest_of, timestamp
+from rag.store.catalog_access import CatalogConnections, read_header
 from rag.store.errors import CollectionError
 from rag.store.fsutil import fsync_dir, remove_path
 from rag.store.locks import WriteLock, lease_generation, release_lease
@@ -52,10 +52,6 @@ def validate_name(name: str) -> str:
     return name
 
 
-class _Conn(sqlite3.Connection):
-    """A connection class that supports weak references (so the collection can close them all)."""
-
-
 class Collection:
     """One collection folder; open with :meth:`open` or :func:`open_collection`."""
 
@@ -64,30 +60,15 @@ class Collection:
         self.catalog_path = self.path / CATALOG
         if not self.catalog_path.is_file():
             raise CollectionError(f"{self.path} is not a collection (no {CATALOG})")
-        try:
-            conn = sqlite3.connect(f"file:{self.catalog_path}?mode=ro", uri=True, timeout=60.0)
-            try:
-                meta = read_meta(conn)
-            finally:
-                conn.close()
-        except sqlite3.Error as exc:
-            raise CollectionError(f"cannot read catalog {self.catalog_path}: {exc}") from exc
-        try:
-            fmt = int(meta["format"])
-            self.name: str = meta["name"]
-            self.info = ModelInfo.from_json(meta["model"])
-            self.options = IndexOptions.from_json(meta["options"])
-        except (KeyError, ValueError, TypeError) as exc:
-            raise CollectionError(f"catalog {self.catalog_path} is malformed: {exc}") from exc
-        if fmt != FORMAT_VERSION:
-            raise CollectionError(f"catalog {self.catalog_path} has format {fmt}; this code reads {FORMAT_VERSION}")
+        header = read_header(self.catalog_path)
+        self.name: str = header.name
+        self.info = header.info
+        self.options = header.options
         self.parts_dir = self.path / "parts"
         self.sources_dir = self.path / "sources"
         self.locks_dir = self.path / "locks"
         self._lock = threading.Lock()
-        self._local = threading.local()
-        self._conns: weakref.WeakSet[_Conn] = weakref.WeakSet()
-        self._wconn: sqlite3.Connection | None = None
+        self._catalog = CatalogConnections(self.catalog_path, self.options.durable)
         self._segments: weakref.WeakValueDictionary[str, Segment] = weakref.WeakValueDictionary()
         self._snapshots: weakref.WeakValueDictionary[int, Snapshot] = weakref.WeakValueDictionary()
 
@@ -116,20 +97,11 @@ class Collection:
 
     # ------------------------------------------------------------------ reading
     def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect(self.catalog_path, read_only=True, factory=_Conn)
-            self._local.conn = conn
-            self._conns.add(conn)
-        return conn
+        return self._catalog.reader()
 
     def _writer_conn(self) -> sqlite3.Connection:
         """The catalog connection writers use; only the holder of ``write.lock`` touches it."""
-        with self._lock:
-            if self._wconn is None:
-                self._wconn = connect(self.catalog_path, durable=self.options.durable, factory=_Conn)
-                self._conns.add(self._wconn)
-            return self._wconn
+        return self._catalog.writer()
 
     def current_generation(self) -> int:
         """The current (last committed) generation."""
@@ -200,10 +172,7 @@ class Collection:
 
     def close(self) -> None:
         """Close this object's catalog connections (views of it must not be used afterwards)."""
-        for conn in list(self._conns):
-            conn.close()
-        self._local = threading.local()
-        self._wconn = None
+        self._catalog.close()
 
 
 # ---------------------------------------------------------------------- data directory
@@ -230,7 +199,7 @@ def create_collection(
                     "name": name,
                     "model": info.to_json(),
                     "options": (options or IndexOptions()).to_json(),
-                    "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "created_at": timestamp(),
                 },
             )
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

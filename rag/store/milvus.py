@@ -32,7 +32,6 @@ import sqlite3
 import threading
 import uuid
 import weakref
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +39,8 @@ import numpy as np
 
 from rag.store import milvus_bm25 as bm25
 from rag.store import milvus_catalog as mcat
-from rag.store.catalog import FORMAT_VERSION, connect, current_generation, init_catalog, manifest_of, read_meta
+from rag.store.catalog import connect, current_generation, init_catalog, manifest_of, read_meta, timestamp
+from rag.store.catalog_access import CatalogConnections, read_header
 from rag.store.cleanup import collect_garbage
 from rag.store.collection import create_collection, open_collection, validate_name
 from rag.store.errors import CollectionError
@@ -68,10 +68,6 @@ __all__ = [
 ]
 
 
-class _Conn(sqlite3.Connection):
-    """A connection class that supports weak references (so the collection can close them all)."""
-
-
 class MilvusCollection:
     """One collection on Milvus; open with :func:`open_milvus_collection` or :func:`open_backend_collection`."""
 
@@ -81,25 +77,15 @@ class MilvusCollection:
         self.catalog_path = self.path / CATALOG
         if not self.catalog_path.is_file():
             raise CollectionError(f"{self.path} is not a Milvus-backed collection (no {CATALOG})")
+        header = read_header(self.catalog_path)
+        self.name: str = header.name
+        self.info = header.info
+        self.options = header.options
         try:
-            conn = sqlite3.connect(f"file:{self.catalog_path}?mode=ro", uri=True, timeout=60.0)
-            try:
-                meta = read_meta(conn)
-            finally:
-                conn.close()
-        except sqlite3.Error as exc:
-            raise CollectionError(f"cannot read catalog {self.catalog_path}: {exc}") from exc
-        try:
-            fmt = int(meta["format"])
-            self.name: str = meta["name"]
-            self.info = ModelInfo.from_json(meta["model"])
-            self.options = IndexOptions.from_json(meta["options"])
-            table_name = meta["milvus_collection"]
-            self.catalog_id = meta["catalog_id"]
-        except (KeyError, ValueError, TypeError) as exc:
+            table_name = header.meta["milvus_collection"]
+            self.catalog_id = header.meta["catalog_id"]
+        except KeyError as exc:
             raise CollectionError(f"catalog {self.catalog_path} is malformed: {exc}") from exc
-        if fmt != FORMAT_VERSION:
-            raise CollectionError(f"catalog {self.catalog_path} has format {fmt}; this code reads {FORMAT_VERSION}")
         self.sources_dir = self.path / "sources"
         self.locks_dir = self.path / "locks"
         self.table = MilvusTable(backend, table_name, self.info, self.options)
@@ -116,9 +102,7 @@ class MilvusCollection:
             )
         self.table.load()
         self._lock = threading.Lock()
-        self._local = threading.local()
-        self._conns: weakref.WeakSet[_Conn] = weakref.WeakSet()
-        self._wconn: sqlite3.Connection | None = None
+        self._catalog = CatalogConnections(self.catalog_path, self.options.durable)
         self._snapshots: weakref.WeakValueDictionary[int, MilvusSnapshot] = weakref.WeakValueDictionary()
         self._latest: MilvusSnapshot | None = None  # keeps the current generation loaded between queries
 
@@ -142,19 +126,11 @@ class MilvusCollection:
 
     # ------------------------------------------------------------------ reading
     def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect(self.catalog_path, read_only=True, factory=_Conn)
-            self._local.conn = conn
-            self._conns.add(conn)
-        return conn
+        return self._catalog.reader()
 
     def _writer_conn(self) -> sqlite3.Connection:
-        with self._lock:
-            if self._wconn is None:
-                self._wconn = connect(self.catalog_path, durable=self.options.durable, factory=_Conn)
-                self._conns.add(self._wconn)
-            return self._wconn
+        """The catalog connection writers use; only the holder of ``write.lock`` touches it."""
+        return self._catalog.writer()
 
     def generation(self) -> int:
         """The current (last committed) generation."""
@@ -209,10 +185,7 @@ class MilvusCollection:
     def close(self) -> None:
         """Close this object's catalog connections (views of it must not be used afterwards)."""
         self._drop_cached_views()
-        for conn in list(self._conns):
-            conn.close()
-        self._local = threading.local()
-        self._wconn = None
+        self._catalog.close()
 
     # ------------------------------------------------------------------ maintenance (writer holds the lock)
     def _mark_inflight(self, first_chunk: int, sync: bool) -> None:
@@ -294,7 +267,7 @@ def create_milvus_collection(
                 "name": name,
                 "model": info.to_json(),
                 "options": options.to_json(),
-                "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "created_at": timestamp(),
                 "backend": BACKEND_KIND,
                 "backend_uri": backend.uri,
                 "milvus_collection": table.name,

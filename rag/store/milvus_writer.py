@@ -30,13 +30,11 @@ missing; deleting those documents and ingesting them again repairs the collectio
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -44,17 +42,15 @@ import numpy as np
 from rag.documents import Chunk, Clause, DefinedTerm, Document
 from rag.store import milvus_bm25 as bm25
 from rag.store import milvus_catalog as mcat
-from rag.store import sparse as sparse_mod
-from rag.store.catalog import encode_lines, read_meta
+from rag.store.catalog import read_meta, timestamp
+from rag.store.document_rows import check_document, insert_document, store_source
 from rag.store.errors import CollectionError
-from rag.store.fsutil import write_bytes_atomic
 from rag.store.locks import WriteLock
 from rag.store.milvus_engine import sparse_row
 
 if TYPE_CHECKING:
     from rag.store.milvus import MilvusCollection
 
-FLOAT16_MAX = float(np.finfo(np.float16).max)
 INFLIGHT = "inflight.json"
 
 
@@ -67,10 +63,6 @@ class _Pending:
     terms: np.ndarray
     vals: np.ndarray
     lengths: np.ndarray
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 class MilvusWriter:
@@ -147,104 +139,32 @@ class MilvusWriter:
     ) -> int:
         """Add a document and its chunks; returns the new document id (visible after commit)."""
         self._check_open()
-        info = self._col.info
-        what = f"collection {self._col.name!r}, document {document.name!r}"
+        v = check_document(self._col.name, self._col.info, document, chunks, dense, sparse, colbert, content_hash)
+        doc_id, ids = insert_document(
+            self._conn, document, chunks, clauses, terms, content_hash=content_hash, source=source,
+            source_file=store_source(self._col.sources_dir, source, self._sync), generation=self.generation,
+            first_chunk_id=self._next_chunk,
+        )
         n = len(chunks)
-        dense = np.asarray(dense, dtype=np.float32)
-        if dense.ndim == 1 and n == 0 and dense.size == 0:
-            dense = dense.reshape(0, info.dim)
-        if dense.shape != (n, info.dim):
-            raise ValueError(f"{what}: dense must have shape ({n}, {info.dim}), got {dense.shape}")
-        if not np.isfinite(dense).all():
-            raise ValueError(f"{what}: dense vectors contain NaN or inf")
-        norms = np.linalg.norm(dense, axis=1)
-        if (norms == 0).any():
-            raise ValueError(f"{what}: chunk {int(np.flatnonzero(norms == 0)[0])} has a zero dense vector")
-        dense = (dense / norms[:, None]).astype(np.float32)
-        if len(sparse) != n:
-            raise ValueError(f"{what}: {len(sparse)} sparse dicts for {n} chunks")
-        rows, term_ids, vals = sparse_mod.chunk_postings(sparse, what)
-        lengths = np.bincount(rows, weights=vals, minlength=n).astype(np.float32)
-        colbert16 = self._colbert(colbert, n, what)
-        text = document.text
-        for i, ch in enumerate(chunks):
-            if not (0 <= ch.start <= ch.end <= len(text)) or text[ch.start : ch.end] != ch.text:
-                raise ValueError(f"{what}: chunk {i} text is not document.text[{ch.start}:{ch.end}]")
-        if not content_hash:
-            raise ValueError(f"{what}: content_hash is required")
-
-        source_file = None
-        if source is not None:
-            source = bytes(source)
-            source_file = hashlib.sha256(source).hexdigest() + ".bin"
-            path = self._col.sources_dir / source_file
-            if not path.exists():
-                write_bytes_atomic(path, source, self._sync)
-        size = len(source) if source is not None else len(text.encode("utf-8"))
-        cur = self._conn.execute(
-            "INSERT INTO documents(name, content_hash, media_type, language, pages, chunks, added_at, size_bytes,"
-            " text, page_spans, lines, warnings, source_file, added_gen) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (document.name, content_hash, document.media_type, document.language, document.page_count, n, _now(),
-             size, text, json.dumps([list(p) for p in document.page_spans]), encode_lines(document.lines),
-             json.dumps(list(document.warnings)), source_file, self.generation),
-        )
-        doc_id = int(cur.lastrowid)
-        ids = np.arange(self._next_chunk, self._next_chunk + n, dtype=np.int64)
         self._next_chunk += n
-        self._conn.executemany(
-            'INSERT INTO chunks(id, doc_id, start, "end", page_first, page_last, clause, heading_path, text)'
-            " VALUES (?,?,?,?,?,?,?,?,?)",
-            [(int(cid), doc_id, ch.start, ch.end, None if ch.pages is None else ch.pages[0],
-              None if ch.pages is None else ch.pages[1], ch.clause, json.dumps(list(ch.heading_path)), ch.text)
-             for cid, ch in zip(ids, chunks)],
-        )
-        self._conn.executemany(
-            'INSERT INTO clauses(doc_id, idx, label, norm, kind, heading, start, "end", parent, level)'
-            " VALUES (?,?,?,?,?,?,?,?,?,?)",
-            [(doc_id, i, c.label, c.norm, c.kind, c.heading, c.start, c.end, c.parent, c.level)
-             for i, c in enumerate(clauses)],
-        )
-        self._conn.executemany(
-            'INSERT INTO terms(doc_id, idx, term, start, "end") VALUES (?,?,?,?,?)',
-            [(doc_id, i, t.term, t.start, t.end) for i, t in enumerate(terms)],
-        )
-        if colbert16 is not None:
+        if v.colbert is not None:
             self._conn.executemany(
                 "INSERT INTO milvus_colbert(chunk_id, vecs) VALUES (?, ?)",
-                [(int(cid), a.tobytes()) for cid, a in zip(ids, colbert16)],
+                [(int(cid), a.tobytes()) for cid, a in zip(ids, v.colbert)],
             )
         if self._bm25:
-            uniq, counts = np.unique(term_ids, return_counts=True)
-            mcat.put_doc_stats(self._conn, doc_id, float(lengths.sum()), uniq, counts)
+            uniq, counts = np.unique(v.terms, return_counts=True)
+            mcat.put_doc_stats(self._conn, doc_id, float(v.lengths.sum()), uniq, counts)
             self._df_terms.append(uniq)
             self._df_deltas.append(counts)
-            self._len_sum += float(lengths.sum())
+            self._len_sum += float(v.lengths.sum())
             self._len_n += n
-        self._pending.append(_Pending(doc_id, ids, dense, rows, term_ids, vals, lengths))
+        self._pending.append(_Pending(doc_id, ids, v.dense, v.rows, v.terms, v.vals, v.lengths))
         self._pending_rows += n
         self._dirty = True
         if self._pending_rows >= self._col.options.flush_rows:
             self._flush()
         return doc_id
-
-    def _colbert(self, colbert: Sequence[np.ndarray] | None, n: int, what: str) -> list[np.ndarray] | None:
-        cdim = self._col.info.colbert_dim
-        if not cdim:
-            if colbert is not None:
-                raise ValueError(f"{what}: the collection has no multi-vector (ColBERT) part")
-            return None
-        if colbert is None or len(colbert) != n:
-            got = "none" if colbert is None else len(colbert)
-            raise ValueError(f"{what}: the collection stores ColBERT vectors; need {n} arrays, got {got}")
-        out = []
-        for i, arr in enumerate(colbert):
-            a = np.asarray(arr, dtype=np.float32)
-            if a.ndim != 2 or a.shape[1] != cdim:
-                raise ValueError(f"{what}: ColBERT array of chunk {i} has shape {a.shape}, need (tokens, {cdim})")
-            if not np.isfinite(a).all() or (np.abs(a) > FLOAT16_MAX).any():
-                raise ValueError(f"{what}: ColBERT array of chunk {i} is not finite in float16")
-            out.append(a.astype(np.float16))
-        return out
 
     def delete_document(self, doc_id: int) -> None:
         """Delete a document with its chunks, vectors, clauses and terms (at commit)."""
@@ -348,7 +268,7 @@ class MilvusWriter:
                 mcat.apply_df(c, uniq, np.bincount(inv, weights=d, minlength=len(uniq)).astype(np.int64))
             c.execute(
                 "INSERT INTO generations(gen, committed_at, manifest) VALUES (?, ?, ?)",
-                (self.generation, _now(), mcat.manifest(self._next_chunk, self._col.table.name)),
+                (self.generation, timestamp(), mcat.manifest(self._next_chunk, self._col.table.name)),
             )
             c.executemany(
                 "UPDATE meta SET value = ? WHERE key = ?",

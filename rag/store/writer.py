@@ -24,13 +24,11 @@ before). An exception inside the ``with`` block rolls the batch back.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import sqlite3
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -38,19 +36,17 @@ import numpy as np
 from rag.documents import Chunk, Clause, DefinedTerm, Document
 from rag.store import dense as dense_mod
 from rag.store import sparse as sparse_mod
-from rag.store.catalog import encode_lines, read_meta
+from rag.store.catalog import read_meta, timestamp
 from rag.store.cleanup import collect_garbage
+from rag.store.document_rows import check_document, insert_document, store_source
 from rag.store.errors import CollectionError
-from rag.store.fsutil import remove_path, write_bytes_atomic
+from rag.store.fsutil import remove_path
 from rag.store.locks import WriteLock
 from rag.store.merge import Entry, dense_kind, merge, needs_rewrite, plan
 from rag.store.segment import Segment, SegmentParts, segment_name, write_deletions, write_segment
 
 if TYPE_CHECKING:
     from rag.store.collection import Collection
-
-FLOAT16_MAX = float(np.finfo(np.float16).max)
-
 
 @dataclass
 class _Pending:
@@ -62,10 +58,6 @@ class _Pending:
     vals: np.ndarray
     dense: np.ndarray
     colbert: list[np.ndarray] | None
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Writer:
@@ -138,115 +130,20 @@ class Writer:
     ) -> int:
         """Add a document and its chunks; returns the new document id (visible after commit)."""
         self._check_open()
-        info = self._col.info
-        what = f"collection {self._col.name!r}, document {document.name!r}"
+        v = check_document(self._col.name, self._col.info, document, chunks, dense, sparse, colbert, content_hash)
+        doc_id, ids = insert_document(
+            self._conn, document, chunks, clauses, terms, content_hash=content_hash, source=source,
+            source_file=store_source(self._col.sources_dir, source, self._sync), generation=self.generation,
+            first_chunk_id=self._next_chunk,
+        )
         n = len(chunks)
-        dense = np.asarray(dense, dtype=np.float32)
-        if dense.ndim == 1 and n == 0 and dense.size == 0:
-            dense = dense.reshape(0, info.dim)
-        if dense.shape != (n, info.dim):
-            raise ValueError(f"{what}: dense must have shape ({n}, {info.dim}), got {dense.shape}")
-        if not np.isfinite(dense).all():
-            raise ValueError(f"{what}: dense vectors contain NaN or inf")
-        norms = np.linalg.norm(dense, axis=1)
-        if (norms == 0).any():
-            raise ValueError(f"{what}: chunk {int(np.flatnonzero(norms == 0)[0])} has a zero dense vector")
-        dense = (dense / norms[:, None]).astype(np.float32)
-        if len(sparse) != n:
-            raise ValueError(f"{what}: {len(sparse)} sparse dicts for {n} chunks")
-        rows, term_ids, vals = sparse_mod.chunk_postings(sparse, what)
-        lengths = np.bincount(rows, weights=vals, minlength=n).astype(np.float32)
-        colbert16 = self._colbert(colbert, n, what)
-        text = document.text
-        for i, ch in enumerate(chunks):
-            if not (0 <= ch.start <= ch.end <= len(text)) or text[ch.start : ch.end] != ch.text:
-                raise ValueError(f"{what}: chunk {i} text is not document.text[{ch.start}:{ch.end}]")
-        if not content_hash:
-            raise ValueError(f"{what}: content_hash is required")
-
-        source_file = None
-        if source is not None:
-            source = bytes(source)
-            source_file = hashlib.sha256(source).hexdigest() + ".bin"
-            path = self._col.sources_dir / source_file
-            if not path.exists():
-                write_bytes_atomic(path, source, self._sync)
-        size = len(source) if source is not None else len(text.encode("utf-8"))
-        cur = self._conn.execute(
-            "INSERT INTO documents(name, content_hash, media_type, language, pages, chunks, added_at, size_bytes,"
-            " text, page_spans, lines, warnings, source_file, added_gen) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                document.name,
-                content_hash,
-                document.media_type,
-                document.language,
-                document.page_count,
-                n,
-                _now(),
-                size,
-                text,
-                json.dumps([list(p) for p in document.page_spans]),
-                encode_lines(document.lines),
-                json.dumps(list(document.warnings)),
-                source_file,
-                self.generation,
-            ),
-        )
-        doc_id = int(cur.lastrowid)
-        ids = np.arange(self._next_chunk, self._next_chunk + n, dtype=np.int64)
         self._next_chunk += n
-        self._conn.executemany(
-            'INSERT INTO chunks(id, doc_id, start, "end", page_first, page_last, clause, heading_path, text)'
-            " VALUES (?,?,?,?,?,?,?,?,?)",
-            [
-                (
-                    int(cid),
-                    doc_id,
-                    ch.start,
-                    ch.end,
-                    None if ch.pages is None else ch.pages[0],
-                    None if ch.pages is None else ch.pages[1],
-                    ch.clause,
-                    json.dumps(list(ch.heading_path)),
-                    ch.text,
-                )
-                for cid, ch in zip(ids, chunks)
-            ],
-        )
-        self._conn.executemany(
-            'INSERT INTO clauses(doc_id, idx, label, norm, kind, heading, start, "end", parent, level)'
-            " VALUES (?,?,?,?,?,?,?,?,?,?)",
-            [(doc_id, i, c.label, c.norm, c.kind, c.heading, c.start, c.end, c.parent, c.level) for i, c in enumerate(clauses)],
-        )
-        self._conn.executemany(
-            'INSERT INTO terms(doc_id, idx, term, start, "end") VALUES (?,?,?,?,?)',
-            [(doc_id, i, t.term, t.start, t.end) for i, t in enumerate(terms)],
-        )
-        self._pending.append(_Pending(doc_id, ids, lengths, rows, term_ids, vals, dense, colbert16))
+        self._pending.append(_Pending(doc_id, ids, v.lengths, v.rows, v.terms, v.vals, v.dense, v.colbert))
         self._pending_rows += n
         self._dirty = True
         if self._pending_rows >= self._col.options.flush_rows:
             self._flush()
         return doc_id
-
-    def _colbert(self, colbert: Sequence[np.ndarray] | None, n: int, what: str) -> list[np.ndarray] | None:
-        cdim = self._col.info.colbert_dim
-        if not cdim:
-            if colbert is not None:
-                raise ValueError(f"{what}: the collection has no multi-vector (ColBERT) part")
-            return None
-        if colbert is None or len(colbert) != n:
-            got = "none" if colbert is None else len(colbert)
-            raise ValueError(f"{what}: the collection stores ColBERT vectors; need {n} arrays, got {got}")
-        out = []
-        for i, arr in enumerate(colbert):
-            a = np.asarray(arr, dtype=np.float32)
-            if a.ndim != 2 or a.shape[1] != cdim:
-                raise ValueError(f"{what}: ColBERT array of chunk {i} has shape {a.shape}, need (tokens, {cdim})")
-            if not np.isfinite(a).all() or (np.abs(a) > FLOAT16_MAX).any():
-                raise ValueError(f"{what}: ColBERT array of chunk {i} is not finite in float16")
-            out.append(a.astype(np.float16))
-        return out
 
     def delete_document(self, doc_id: int) -> None:
         """Delete a document with its chunks, vectors, postings, clauses and terms."""
@@ -381,7 +278,7 @@ class Writer:
             c = self._conn
             c.execute(
                 "INSERT INTO generations(gen, committed_at, manifest) VALUES (?, ?, ?)",
-                (self.generation, _now(), json.dumps(manifest)),
+                (self.generation, timestamp(), json.dumps(manifest)),
             )
             c.executemany("INSERT INTO files(path, created_gen) VALUES (?, ?)", [(p, self.generation) for p in new_files])
             c.executemany("UPDATE files SET retired_gen = ? WHERE path = ?", [(self.generation, p) for p in retired])
