@@ -24,7 +24,6 @@ import statistics
 import sys
 import time
 from collections import defaultdict
-from importlib import metadata
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,6 +32,7 @@ sys.path.insert(0, str(REPO))
 from ingest.chunking import ChunkingConfig, chunk_document  # noqa: E402
 from ingest.structure import parse_structure  # noqa: E402
 from rag.documents import Document  # noqa: E402
+from rag.eval.machine import cpu_model, package_versions  # noqa: E402
 
 SHARED_EVAL = Path(os.environ.get("RAG_SHARED_EVAL", REPO.parent / "shared" / "eval"))
 
@@ -128,20 +128,8 @@ def plain_at_mean(texts, gold, mean_chars: float, tol: float = 0.01):
 
 
 def machine_info() -> dict:
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    versions = {}
-    for pkg in ("langchain-text-splitters", "transformers", "tokenizers"):
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            versions[pkg] = None
+    cpu = cpu_model()
+    versions = package_versions(("langchain-text-splitters", "transformers", "tokenizers"))
     return {
         "machine": platform.node(),
         "cpu": cpu,

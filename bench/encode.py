@@ -89,20 +89,13 @@ def timed(fn: Any) -> tuple[Any, float]:
 def machine_info() -> dict[str, Any]:
     import torch
 
-    cpu_model = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from rag.eval.machine import cpu_model
     from rag.models.loading import cpu_supports_bf16
 
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return {
         "hostname": socket.gethostname(),
-        "cpu_model": cpu_model,
+        "cpu_model": cpu_model(),
         "cpu_cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "cpu_bf16": cpu_supports_bf16(),
@@ -112,15 +105,10 @@ def machine_info() -> dict[str, Any]:
 
 
 def versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
+    from rag.eval.machine import package_versions
 
-    out = {"python": platform.python_version()}
-    for pkg in ("torch", "transformers", "tokenizers", "numpy", "FlagEmbedding"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out
+    found = package_versions(("torch", "transformers", "tokenizers", "numpy", "FlagEmbedding"))
+    return {"python": platform.python_version(), **{k: v or "not installed" for k, v in found.items()}}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,7 +33,6 @@ import resource
 import subprocess
 import sys
 import time
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +43,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from ingest import ocr
 from ingest.extract import extract, extract_bytes
+from rag.eval.machine import cpu_model, package_versions
 
 SHARED_EVAL = Path(os.environ.get("RAG_SHARED_EVAL", REPO.parent / "shared" / "eval"))
 
@@ -176,20 +176,8 @@ def time_extraction() -> list[dict]:
 
 
 def machine_info() -> dict:
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    versions = {}
-    for pkg in ("pypdf", "pypdfium2", "rapidocr-onnxruntime", "onnxruntime", "reportlab"):
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            versions[pkg] = None
+    cpu = cpu_model()
+    versions = package_versions(("pypdf", "pypdfium2", "rapidocr-onnxruntime", "onnxruntime", "reportlab"))
     try:
         versions["tesseract"] = ocr.TesseractEngine("eng").version()
     except (ocr.OcrUnavailableError, OSError, subprocess.SubprocessError):

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import platform
 import socket
+from collections.abc import Iterable
 from importlib import metadata
 
 
 def cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo where there is one)."""
     try:
         with open("/proc/cpuinfo") as fh:
             for line in fh:
@@ -19,15 +21,22 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def package_versions(packages: Iterable[str]) -> dict[str, str | None]:
+    """Installed version of each package (``None`` where it is not installed)."""
+    out: dict[str, str | None] = {}
+    for pkg in packages:
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
 def machine_info() -> dict[str, object]:
     """Cores, CPU, memory, Python and the versions of the libraries that shape the figures."""
-    versions = {}
-    for pkg in ("torch", "transformers", "tokenizers", "faiss-cpu", "numpy", "scipy", "bm25s",
-                "FlagEmbedding", "pymilvus", "milvus-lite"):
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            continue
+    versions = {k: v for k, v in package_versions(
+        ("torch", "transformers", "tokenizers", "faiss-cpu", "numpy", "scipy", "bm25s",
+         "FlagEmbedding", "pymilvus", "milvus-lite")).items() if v is not None}
     mem_gb = None
     try:
         mem_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)

@@ -58,15 +58,9 @@ def corpus(shared_pdfs: Path | None) -> Any:
 
 def machine() -> dict[str, Any]:
     """What the figures were measured on: the machine is shared, so its load is recorded too."""
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cores": os.cpu_count(), "cpu": cpu, "load_avg_1m": round(os.getloadavg()[0], 2),
+    from rag.eval.machine import cpu_model
+
+    return {"cores": os.cpu_count(), "cpu": cpu_model(), "load_avg_1m": round(os.getloadavg()[0], 2),
             "python": platform.python_version()}
 
 
