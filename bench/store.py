@@ -46,7 +46,6 @@ import shutil
 import subprocess
 import sys
 import time
-from importlib import metadata
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -55,6 +54,7 @@ sys.path.insert(0, str(REPO))
 import numpy as np  # noqa: E402
 
 from rag.documents import Chunk, Document  # noqa: E402
+from rag.eval.machine import cpu_model, package_versions  # noqa: E402
 
 CHUNKS_PER_DOC = 20
 TEXT_POOL = 4096
@@ -356,23 +356,14 @@ def parse_size(text: str) -> int:
 
 
 def machine_info() -> dict:
-    cpu = platform.processor()
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
+    cpu = cpu_model()
     mem = next((int(x.split()[1]) // 1024 for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal")), None)
     return {"machine": platform.node(), "cpu": cpu, "cores": os.cpu_count(), "memory_mib": mem,
             "python": platform.python_version()}
 
 
 def versions() -> dict:
-    out = {}
-    for pkg in ("faiss-cpu", "numpy", "scipy", "bm25s"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = None
+    out = package_versions(("faiss-cpu", "numpy", "scipy", "bm25s"))
     import sqlite3
 
     out["sqlite"] = sqlite3.sqlite_version

@@ -33,7 +33,6 @@ import shutil
 import subprocess
 import sys
 import time
-from importlib import metadata
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,6 +43,7 @@ import numpy as np  # noqa: E402
 import store as store_bench  # noqa: E402  bench/store.py: the workload and its FAISS build
 
 from rag.documents import Chunk, Document  # noqa: E402
+from rag.eval.machine import package_versions  # noqa: E402
 
 K = 100
 
@@ -206,13 +206,7 @@ def run_child(args, extra: list[str]) -> dict:
 
 
 def versions() -> dict:
-    out = store_bench.versions()
-    for pkg in ("pymilvus", "milvus-lite", "pyarrow", "grpcio"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = None
-    return out
+    return {**store_bench.versions(), **package_versions(("pymilvus", "milvus-lite", "pyarrow", "grpcio"))}
 
 
 def main() -> None:

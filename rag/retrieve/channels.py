@@ -23,11 +23,23 @@ _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
 
+def _one_openmp_thread() -> None:
+    """Worker start-up: FAISS splits a search across queries, and a question is one query, so an
+    OpenMP team per worker (a new thread gets the default team size) would only add start-up
+    cost and contend with the sparse search for the cores."""
+    try:
+        import faiss
+    except ImportError:  # a backend without FAISS
+        return
+    faiss.omp_set_num_threads(1)
+
+
 def _executor() -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="dense-search")
+            _pool = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="dense-search",
+                                       initializer=_one_openmp_thread)
         return _pool
 
 

@@ -289,8 +289,7 @@ class Snapshot:
         scores = np.zeros(self.n_rows, dtype=np.float32)
         for s, j, p, rows, vals in postings:
             seg_scores = scores[int(self.offsets[s]) : int(self.offsets[s + 1])]
-            # rows are unique within a posting list; ufunc.at is numpy's fastest scatter-add
-            np.add.at(seg_scores, rows, self._term_scores(s, p, rows, vals) * factors[j])
+            sparse_mod.scatter_add(seg_scores, rows, self._term_scores(s, p, rows, vals), float(factors[j]))
         if doc_ids is not None:
             allowed = self.rows_of_docs(doc_ids)
             cand = allowed[scores[allowed] > 0]

@@ -5,7 +5,7 @@ Each segment stores its postings in CSC layout restricted to the terms it holds:
 ``rows`` (row numbers inside the segment, ascending within a term) and ``vals``
 (lexical weight or term frequency). A query looks its terms up with one
 ``searchsorted`` and touches only those terms' postings; their contributions are
-scattered into a score array with ``np.add.at`` and the top k selected from a
+scattered into a score array (:func:`scatter_add`) and the top k selected from a
 sampled threshold (see :func:`candidates`), so nothing is rebuilt per query and
 nothing scales with the vocabulary size.
 
@@ -26,6 +26,11 @@ from collections.abc import Mapping, Sequence
 from itertools import chain
 
 import numpy as np
+
+try:  # scipy's C++ kernel behind csc_matrix @ x: y += A x, two to three times faster than np.add.at
+    from scipy.sparse._sparsetools import csc_matvec as _csc_matvec
+except ImportError:  # a private module: if scipy moves it, scatter_add falls back to numpy
+    _csc_matvec = None
 
 BM25_K1 = 1.5
 BM25_B = 0.75
@@ -136,6 +141,23 @@ def merge_csc(
         union = union[nonempty]
         out_indptr = np.concatenate([[0], out_indptr[1:][nonempty]]).astype(np.int64)
     return union.astype(np.int32), out_indptr, out_rows, out_vals
+
+
+def scatter_add(out: np.ndarray, rows: np.ndarray, vals: np.ndarray, factor: float) -> None:
+    """``out[rows] += vals * factor`` in place, for one posting list (``rows`` unique).
+
+    With float32 ``out``/``vals`` and int32 ``rows`` (the segments' layout) this is one call of
+    scipy's compiled CSC mat-vec on a one-column matrix, which neither copies the postings nor
+    makes a temporary product; otherwise ``np.add.at``.
+    """
+    if (_csc_matvec is not None and out.dtype == np.float32 and vals.dtype == np.float32
+            and rows.dtype == np.int32 and out.flags.c_contiguous and out.flags.writeable
+            and rows.flags.c_contiguous and vals.flags.c_contiguous and len(rows) == len(vals)):
+        n = len(rows)
+        _csc_matvec(len(out), 1, np.array([0, n], dtype=np.int32), rows, vals,
+                    np.array([factor], dtype=np.float32), out)
+        return
+    np.add.at(out, rows, vals * np.asarray(factor, dtype=out.dtype))
 
 
 def query_arrays(q: Mapping[int, float]) -> tuple[np.ndarray, np.ndarray]:
