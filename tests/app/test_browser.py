@@ -7,17 +7,13 @@ Playwright. Screenshots go to the test's tmp_path and, for people to look at, to
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.streamlit_server import running_app
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -27,45 +23,13 @@ OUT = REPO / "test-output"
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     """The app on a free port over an empty data folder; its URL."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_") and k != "OPENAI_API_KEY"}
-    env.update(RAG_EMBED_MODEL="demo", RAG_RERANK_MODEL="none", RAG_LLM_BACKEND="extractive",
-               RAG_DATA_DIR=str(tmp_path / "collections"), RAG_DEVICE="cpu")
-    log = (tmp_path / "streamlit.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
-         str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("streamlit did not start:\n" + (tmp_path / "streamlit.log").read_text())
-            time.sleep(0.5)
+    settings = dict(RAG_EMBED_MODEL="demo", RAG_RERANK_MODEL="none", RAG_LLM_BACKEND="extractive",
+                    RAG_DATA_DIR=str(tmp_path / "collections"), RAG_DEVICE="cpu")
+    with running_app(settings, tmp_path / "streamlit.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def _shot(page, tmp_path: Path, name: str) -> Path:  # type: ignore[no-untyped-def]

@@ -11,12 +11,6 @@ in every frame, no element loads from the hostile host, and the API key is nowhe
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,18 +19,12 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.reliability.injection import EVIL, HOSTILE_ANSWER, ingest_injections
+from tests.streamlit_server import running_app
 
-REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 LOCAL = {"127.0.0.1", "localhost"}
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -52,38 +40,12 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, tiny_m3_dir: Path) -> Iter
     ingest_injections(data_dir, tiny_m3_dir)
     with FakeOpenAIServer(models=(DEFAULT_MODEL,), api_key="sk-test-0123456789abcdef") as server:
         server.default = Reply(text=HOSTILE_ANSWER)
-        port = _free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_") and k != "OPENAI_API_KEY"}
-        env.update(RAG_EMBED_MODEL=str(tiny_m3_dir), RAG_RERANK_MODEL="none", RAG_LLM_BACKEND="openai",
-                   RAG_LLM_BASE_URL=server.base_url, RAG_LLM_MODEL=DEFAULT_MODEL,
-                   RAG_LLM_API_KEY=server.api_key, RAG_DATA_DIR=str(data_dir), RAG_DEVICE="cpu")
+        settings = dict(RAG_EMBED_MODEL=str(tiny_m3_dir), RAG_RERANK_MODEL="none", RAG_LLM_BACKEND="openai",
+                        RAG_LLM_BASE_URL=server.base_url, RAG_LLM_MODEL=DEFAULT_MODEL,
+                        RAG_LLM_API_KEY=server.api_key, RAG_DATA_DIR=str(data_dir), RAG_DEVICE="cpu")
         log_path = tmp_path / "streamlit.log"
-        log = log_path.open("wb")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
-             str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                        if r.read().strip() == b"ok":
-                            break
-                except OSError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("streamlit did not start:\n" + log_path.read_text())
-                time.sleep(0.5)
+        with running_app(settings, log_path, start_timeout_s=120) as url:
             yield url, server
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            log.close()
         server_log = log_path.read_text(errors="replace")
         assert server.api_key not in server_log, "the API key appears in the server's log"
         assert "Traceback" not in server_log, server_log[-3000:]
