@@ -29,16 +29,21 @@ class CatalogHeader:
     meta: dict[str, str]
 
 
-def read_header(catalog_path: Path) -> CatalogHeader:
-    """Read a catalog's settings; ``CollectionError`` naming the file if it is unreadable or foreign."""
+def read_catalog_meta(catalog_path: Path) -> dict[str, str]:
+    """A catalog's ``meta`` table, read without writing anything; ``CollectionError`` naming the file."""
     try:
         conn = sqlite3.connect(f"file:{catalog_path}?mode=ro", uri=True, timeout=60.0)
         try:
-            meta = read_meta(conn)
+            return read_meta(conn)
         finally:
             conn.close()
     except sqlite3.Error as exc:
         raise CollectionError(f"cannot read catalog {catalog_path}: {exc}") from exc
+
+
+def read_header(catalog_path: Path) -> CatalogHeader:
+    """Read a catalog's settings; ``CollectionError`` naming the file if it is unreadable or foreign."""
+    meta = read_catalog_meta(catalog_path)
     try:
         fmt = int(meta["format"])
         header = CatalogHeader(meta["name"], ModelInfo.from_json(meta["model"]),

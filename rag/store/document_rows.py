@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,6 +24,10 @@ from rag.store import sparse as sparse_mod
 from rag.store.catalog import encode_lines, timestamp
 from rag.store.fsutil import write_bytes_atomic
 from rag.store.model import ModelInfo
+
+if TYPE_CHECKING:
+    from rag.store.collection import Collection
+    from rag.store.milvus import MilvusCollection
 
 FLOAT16_MAX = float(np.finfo(np.float16).max)
 
@@ -151,3 +156,30 @@ def insert_document(
         [(doc_id, i, t.term, t.start, t.end) for i, t in enumerate(terms)],
     )
     return doc_id, ids
+
+
+def record_document(
+    collection: Collection | MilvusCollection,
+    conn: sqlite3.Connection,
+    generation: int,
+    first_chunk_id: int,
+    document: Document,
+    chunks: Sequence[Chunk],
+    dense: np.ndarray,
+    sparse: Sequence[dict[int, float]],
+    colbert: Sequence[np.ndarray] | None,
+    clauses: Sequence[Clause],
+    terms: Sequence[DefinedTerm],
+    content_hash: str,
+    source: bytes | None,
+) -> tuple[CheckedVectors, int, np.ndarray]:
+    """What a writer's ``add_document`` does before its vectors go anywhere: check everything, keep
+    the source file, insert the catalog rows. Returns the checked vectors, the document id and its
+    chunk ids."""
+    checked = check_document(collection.name, collection.info, document, chunks, dense, sparse, colbert,
+                             content_hash)
+    source_file = store_source(collection.sources_dir, source, collection.options.durable)
+    doc_id, ids = insert_document(conn, document, chunks, clauses, terms, content_hash=content_hash,
+                                  source=source, source_file=source_file, generation=generation,
+                                  first_chunk_id=first_chunk_id)
+    return checked, doc_id, ids

@@ -40,7 +40,7 @@ import numpy as np
 from rag.store import milvus_bm25 as bm25
 from rag.store import milvus_catalog as mcat
 from rag.store.catalog import connect, current_generation, init_catalog, manifest_of, read_meta, timestamp
-from rag.store.catalog_access import CatalogConnections, read_header
+from rag.store.catalog_access import CatalogConnections, read_catalog_meta, read_header
 from rag.store.cleanup import collect_garbage
 from rag.store.collection import create_collection, open_collection, validate_name
 from rag.store.errors import CollectionError
@@ -353,11 +353,7 @@ def delete_milvus_collection(
     lock.acquire(wait=wait, timeout=timeout)
     trash = path.parent / f".{name}.deleting-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
-        conn = sqlite3.connect(f"file:{path / CATALOG}?mode=ro", uri=True, timeout=60.0)
-        try:
-            meta = read_meta(conn)
-        finally:
-            conn.close()
+        meta = read_catalog_meta(path / CATALOG)
         table.name = meta.get("milvus_collection", table.name)
         os.rename(path, trash)  # the name disappears at once; the vectors and files go after
     finally:

@@ -43,7 +43,7 @@ from rag.documents import Chunk, Clause, DefinedTerm, Document
 from rag.store import milvus_bm25 as bm25
 from rag.store import milvus_catalog as mcat
 from rag.store.catalog import read_meta, timestamp
-from rag.store.document_rows import check_document, insert_document, store_source
+from rag.store.document_rows import record_document
 from rag.store.errors import CollectionError
 from rag.store.locks import WriteLock
 from rag.store.milvus_engine import sparse_row
@@ -139,12 +139,8 @@ class MilvusWriter:
     ) -> int:
         """Add a document and its chunks; returns the new document id (visible after commit)."""
         self._check_open()
-        v = check_document(self._col.name, self._col.info, document, chunks, dense, sparse, colbert, content_hash)
-        doc_id, ids = insert_document(
-            self._conn, document, chunks, clauses, terms, content_hash=content_hash, source=source,
-            source_file=store_source(self._col.sources_dir, source, self._sync), generation=self.generation,
-            first_chunk_id=self._next_chunk,
-        )
+        v, doc_id, ids = record_document(self._col, self._conn, self.generation, self._next_chunk, document, chunks,
+                                         dense, sparse, colbert, clauses, terms, content_hash, source)
         n = len(chunks)
         self._next_chunk += n
         if v.colbert is not None:

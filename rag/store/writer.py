@@ -38,7 +38,7 @@ from rag.store import dense as dense_mod
 from rag.store import sparse as sparse_mod
 from rag.store.catalog import read_meta, timestamp
 from rag.store.cleanup import collect_garbage
-from rag.store.document_rows import check_document, insert_document, store_source
+from rag.store.document_rows import record_document
 from rag.store.errors import CollectionError
 from rag.store.fsutil import remove_path
 from rag.store.locks import WriteLock
@@ -130,12 +130,8 @@ class Writer:
     ) -> int:
         """Add a document and its chunks; returns the new document id (visible after commit)."""
         self._check_open()
-        v = check_document(self._col.name, self._col.info, document, chunks, dense, sparse, colbert, content_hash)
-        doc_id, ids = insert_document(
-            self._conn, document, chunks, clauses, terms, content_hash=content_hash, source=source,
-            source_file=store_source(self._col.sources_dir, source, self._sync), generation=self.generation,
-            first_chunk_id=self._next_chunk,
-        )
+        v, doc_id, ids = record_document(self._col, self._conn, self.generation, self._next_chunk, document, chunks,
+                                         dense, sparse, colbert, clauses, terms, content_hash, source)
         n = len(chunks)
         self._next_chunk += n
         self._pending.append(_Pending(doc_id, ids, v.lengths, v.rows, v.terms, v.vals, v.dense, v.colbert))
