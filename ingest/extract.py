@@ -801,6 +801,7 @@ def _extract_pdf(data: bytes, name: str, max_pages: int, ocr: bool | str) -> Doc
         raise ExtractionError(name, "PDF has no pages")
     if n > max_pages:
         raise ExtractionError(name, f"PDF has {n} pages; the limit is {max_pages}")
+    declared = _declared_page_count(reader)
 
     cache: dict[int, tuple[Any, _FontMetrics]] = {}
 
@@ -812,6 +813,10 @@ def _extract_pdf(data: bytes, name: str, max_pages: int, ocr: bool | str) -> Doc
 
     pages: list[PageText | None] = []
     warnings: list[str] = []
+    if declared is not None and declared > n:
+        # a damaged page-tree entry: pypdf skips that page, so nothing else would say it is gone
+        warnings.append(f"the file says it has {declared} pages but only {n} could be found; "
+                        f"{declared - n} page(s) are missing from the text")
     failures: list[str] = []
     needs_ocr: list[int] = []
     for i in range(n):
@@ -855,6 +860,16 @@ def _extract_pdf(data: bytes, name: str, max_pages: int, ocr: bool | str) -> Doc
         language=detect_language(doc_text),
         warnings=warnings,
     )
+
+
+def _declared_page_count(reader: Any) -> int | None:
+    """The page count the file's page tree claims (``/Count``), or None where it cannot be read."""
+    try:
+        count = reader.trailer["/Root"]["/Pages"].get("/Count")
+        count = int(count.get_object() if hasattr(count, "get_object") else count)
+    except Exception:  # noqa: BLE001 - a damaged root only means there is nothing to compare with
+        return None
+    return count if count > 0 else None
 
 
 def _ocr_pages(

@@ -393,6 +393,23 @@ def test_a_page_that_breaks_the_parser_is_skipped_with_a_warning():
     assert {ln.page for ln in doc.lines} == {1, 3}
 
 
+def test_a_page_missing_from_a_damaged_page_tree_is_reported():
+    from pypdf import PdfReader
+
+    data, _ = F.simple_pdf([["first page"], ["second page"], ["third page"]])
+    third = PdfReader(io.BytesIO(data)).pages[2].indirect_reference.idnum
+    kids = re.search(rb"/Kids \[[^\]]*\]", data)
+    assert kids and b"%d 0 R" % third in kids.group()
+    # the page tree points at an object the file does not have
+    broken = kids.group().replace(b"%d 0 R" % third, b"%d 0 R" % (third + 1000))
+    damaged = data[:kids.start()] + broken + data[kids.end():]
+    doc = extract_bytes(damaged, "damaged.pdf")
+    assert doc.page_count == 2 and "third page" not in doc.text
+    assert doc.warnings == ["the file says it has 3 pages but only 2 could be found; 1 page(s) are missing "
+                            "from the text"]
+    assert extract_bytes(data, "whole.pdf").warnings == []
+
+
 def test_all_pages_broken_fails_the_file(monkeypatch):
     def boom(page, number, metrics=None):
         raise ValueError("bad page")
