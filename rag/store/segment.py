@@ -144,7 +144,19 @@ class Segment:
                 f"segment {path} is inconsistent: meta says {self.rows} rows, ids {len(self.ids)}, "
                 f"dense {self.index.ntotal}"
             )
+        self._check_postings()
         self._xb = self._storage_view()
+
+    def _check_postings(self) -> None:
+        """Sparse scoring writes scores through ``p_rows`` with a compiled kernel that does not check
+        bounds (:func:`rag.store.sparse.scatter_add`), so a damaged file must fail here instead."""
+        n = len(self.p_rows)
+        ok = (self.p_rows.dtype == np.int32 and self.p_vals.dtype == np.float32 and len(self.p_vals) == n
+              and len(self.indptr) == len(self.terms) + 1 and int(self.indptr[-1]) == n)
+        if ok and n:
+            ok = int(self.p_rows.min()) >= 0 and int(self.p_rows.max()) < self.rows
+        if not ok:
+            raise OSError(f"segment {self.path} is inconsistent: its postings do not fit its {self.rows} rows")
 
     def _storage_view(self) -> np.ndarray | None:
         """The index's own vector storage as a read-only array (flat and HNSW), else ``None``."""

@@ -303,3 +303,20 @@ def test_scatter_add_equals_numpy_add_at(rng, tmp_path, monkeypatch, fast):
     sparse.scatter_add(out, rows, vals, 2.0)
     want[rows] += 2.0
     np.testing.assert_allclose(out, want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("bad_row", [-1, 10**6])
+def test_a_segment_whose_postings_point_outside_it_is_refused(data_dir, doc_factory, bad_row):
+    """scatter_add's kernel does not check bounds: a damaged rows.npy must fail at load, not write
+    scores into memory that is not the score array."""
+    from rag.store import Collection
+
+    col = create_collection(data_dir, "c", ModelInfo("test/model", 16))
+    with col.writer() as w:
+        doc_factory("a.txt", 3).add_to(w)
+    (seg_dir,) = [p for p in (col.path / "parts").iterdir() if (p / "rows.npy").is_file()]
+    rows = np.load(seg_dir / "rows.npy")
+    rows[len(rows) // 2] = bad_row
+    np.save(seg_dir / "rows.npy", rows)
+    with pytest.raises(OSError, match="postings do not fit"):
+        Collection.open(col.path).view()
