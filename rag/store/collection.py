@@ -31,7 +31,7 @@ import numpy as np
 from rag.store.catalog import connect, current_generation, init_catalog, manifest_of, timestamp
 from rag.store.catalog_access import CatalogConnections, read_header
 from rag.store.errors import CollectionError
-from rag.store.fsutil import fsync_dir, remove_path
+from rag.store.fsutil import fsync_path, remove_path
 from rag.store.locks import WriteLock, lease_generation, release_lease
 from rag.store.model import IndexOptions, ModelInfo, check_model
 from rag.store.segment import Segment, read_deletions
@@ -205,11 +205,11 @@ def create_collection(
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             conn.close()
-        fsync_dir(tmp)
+        fsync_path(tmp)
         if final.exists():
             raise CollectionError(f"collection {name!r} already exists in {data_dir}")
         os.rename(tmp, final)
-        fsync_dir(data_dir)
+        fsync_path(data_dir)
     except OSError as exc:
         remove_path(tmp)
         if final.exists():
@@ -254,5 +254,5 @@ def delete_collection(data_dir: str | os.PathLike[str], name: str, wait: bool = 
         os.rename(path, trash)  # the name disappears at once; the files go after
     finally:
         lock.release()
-    fsync_dir(data_dir)
+    fsync_path(data_dir)
     shutil.rmtree(trash, ignore_errors=True)

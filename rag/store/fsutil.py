@@ -24,17 +24,8 @@ def tmp_name(path: Path) -> Path:
     return path.with_name(f"{path.name}{TMP_MARK}{os.getpid()}")
 
 
-def fsync_dir(path: Path, sync: bool = True) -> None:
-    if not sync:
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def fsync_file(path: Path, sync: bool = True) -> None:
+def fsync_path(path: Path, sync: bool = True) -> None:
+    """Flush a file's data, or a folder's entries (renames into it), to disk; nothing unless ``sync``."""
     if not sync:
         return
     fd = os.open(path, os.O_RDONLY)
@@ -52,7 +43,7 @@ def write_bytes_atomic(path: Path, data: bytes, sync: bool = True) -> None:
         if sync:
             os.fsync(fh.fileno())
     os.replace(tmp, path)
-    fsync_dir(path.parent, sync)
+    fsync_path(path.parent, sync)
 
 
 def save_npy(path: Path, array: np.ndarray, sync: bool = True) -> None:

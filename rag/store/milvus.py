@@ -44,7 +44,7 @@ from rag.store.catalog_access import CatalogConnections, read_catalog_meta, read
 from rag.store.cleanup import collect_garbage
 from rag.store.collection import create_collection, open_collection, validate_name
 from rag.store.errors import CollectionError
-from rag.store.fsutil import fsync_dir, remove_path, write_bytes_atomic
+from rag.store.fsutil import fsync_path, remove_path, write_bytes_atomic
 from rag.store.locks import WriteLock, lease_generation, release_lease
 from rag.store.milvus_engine import IDS_PER_REQUEST, MilvusTable, close_backend, sparse_arrays, sparse_row
 from rag.store.milvus_uri import Backend, milvus_collection_name, parse_backend
@@ -285,9 +285,9 @@ def create_milvus_collection(
             )
         table.create({"rag.catalog_id": catalog_id, "rag.name": name, "rag.model": info.to_json()})
         created = True
-        fsync_dir(tmp)
+        fsync_path(tmp)
         os.rename(tmp, final)
-        fsync_dir(final.parent)
+        fsync_path(final.parent)
     except BaseException:
         remove_path(tmp)
         if created:
@@ -358,7 +358,7 @@ def delete_milvus_collection(
         os.rename(path, trash)  # the name disappears at once; the vectors and files go after
     finally:
         lock.release()
-    fsync_dir(path.parent)
+    fsync_path(path.parent)
     if table.exists() and table.properties().get("rag.catalog_id") == meta.get("catalog_id"):
         table.drop()
     shutil.rmtree(trash, ignore_errors=True)

@@ -42,6 +42,7 @@ import numpy as np
 from rag.documents import Chunk, Clause, DefinedTerm, Document
 from rag.store import milvus_bm25 as bm25
 from rag.store import milvus_catalog as mcat
+from rag.store.batch import BatchWriter
 from rag.store.catalog import read_meta, timestamp
 from rag.store.document_rows import record_document
 from rag.store.errors import CollectionError
@@ -65,7 +66,7 @@ class _Pending:
     lengths: np.ndarray
 
 
-class MilvusWriter:
+class MilvusWriter(BatchWriter):
     """A batch of changes to one Milvus-backed collection; see the module docstring. One thread writes."""
 
     def __init__(self, collection: MilvusCollection, wait: bool = False, timeout: float | None = None) -> None:
@@ -106,22 +107,6 @@ class MilvusWriter:
             "WHERE d.added_gen <= ? AND (d.deleted_gen IS NULL OR d.deleted_gen > ?)", (gen, gen)
         ).fetchone()
         return int(row[0])
-
-    # ------------------------------------------------------------------ context manager
-    def __enter__(self) -> MilvusWriter:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if not self._open:
-            return
-        if exc_type is None:
-            self.commit()
-        else:
-            self.rollback()
-
-    def _check_open(self) -> None:
-        if not self._open:
-            raise CollectionError(f"writer of collection {self._col.name!r} is closed")
 
     # ------------------------------------------------------------------ changes
     def add_document(
@@ -201,11 +186,6 @@ class MilvusWriter:
                 (doc_id, self.generation, int(first), int(end)),
             )
         self._dirty = True
-
-    def replace_document(self, old_id: int, document: Document, *args: Any, **kwargs: Any) -> int:
-        """Delete ``old_id`` and add ``document`` in this batch (same arguments as :meth:`add_document`)."""
-        self.delete_document(old_id)
-        return self.add_document(document, *args, **kwargs)
 
     def compact(self) -> None:
         """After commit: re-normalise BM25 weights to the current average length and let Milvus compact."""

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from rag.store import dense as dense_mod
-from rag.store.fsutil import fsync_dir, fsync_file, load_npy, save_npy, tmp_name
+from rag.store.fsutil import fsync_path, load_npy, save_npy, tmp_name
 
 SEGMENT_FORMAT = 1
 SPARSE_FILES = ("terms.npy", "indptr.npy", "rows.npy", "vals.npy", "lengths.npy")
@@ -84,7 +84,7 @@ def write_segment(parts_dir: Path, name: str, parts: SegmentParts, sync: bool = 
     save_npy(tmp / "rows.npy", np.asarray(parts.rows, dtype=np.int32), sync)
     save_npy(tmp / "vals.npy", np.asarray(parts.vals, dtype=np.float32), sync)
     dense_mod.write_index(parts.index, tmp / "dense.faiss")
-    fsync_file(tmp / "dense.faiss", sync)
+    fsync_path(tmp / "dense.faiss", sync)
     if parts.colbert is not None:
         save_npy(tmp / "colbert.npy", np.asarray(parts.colbert, dtype=np.float16), sync)
         save_npy(tmp / "colbert_offsets.npy", np.asarray(parts.colbert_offsets, dtype=np.int64), sync)
@@ -102,9 +102,9 @@ def write_segment(parts_dir: Path, name: str, parts: SegmentParts, sync: bool = 
         fh.flush()
         if sync:
             os.fsync(fh.fileno())
-    fsync_dir(tmp, sync)
+    fsync_path(tmp, sync)
     os.replace(tmp, final)
-    fsync_dir(parts_dir, sync)
+    fsync_path(parts_dir, sync)
     return final
 
 
@@ -214,7 +214,7 @@ def write_deletions(segment_dir: Path, gen: int, deleted_rows: np.ndarray, sync:
     tmp = tmp_name(path)
     save_npy(tmp, np.unique(np.asarray(deleted_rows, dtype=np.int32)), sync)
     os.replace(tmp, path)
-    fsync_dir(segment_dir, sync)
+    fsync_path(segment_dir, sync)
     return name
 
 

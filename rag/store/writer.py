@@ -36,6 +36,7 @@ import numpy as np
 from rag.documents import Chunk, Clause, DefinedTerm, Document
 from rag.store import dense as dense_mod
 from rag.store import sparse as sparse_mod
+from rag.store.batch import BatchWriter
 from rag.store.catalog import read_meta, timestamp
 from rag.store.cleanup import collect_garbage
 from rag.store.document_rows import record_document
@@ -60,7 +61,7 @@ class _Pending:
     colbert: list[np.ndarray] | None
 
 
-class Writer:
+class Writer(BatchWriter):
     """A batch of changes to one collection; see the module docstring. Not thread-safe: one thread writes."""
 
     def __init__(self, collection: Collection, wait: bool = False, timeout: float | None = None) -> None:
@@ -97,22 +98,6 @@ class Writer:
 
     def _base_del_files(self) -> list[str | None]:
         return [s.get("del") for s in self._base.manifest["segments"]]
-
-    # ------------------------------------------------------------------ context manager
-    def __enter__(self) -> Writer:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if not self._open:
-            return
-        if exc_type is None:
-            self.commit()
-        else:
-            self.rollback()
-
-    def _check_open(self) -> None:
-        if not self._open:
-            raise CollectionError(f"writer of collection {self._col.name!r} is closed")
 
     # ------------------------------------------------------------------ changes
     def add_document(
@@ -176,11 +161,6 @@ class Writer:
                 e.deleted = np.union1d(e.deleted, rows[seg == s] - self._base.offsets[s])
                 e.deleted_changed = True
         self._dirty = True
-
-    def replace_document(self, old_id: int, document: Document, *args, **kwargs) -> int:
-        """Delete ``old_id`` and add ``document`` in this batch (same arguments as :meth:`add_document`)."""
-        self.delete_document(old_id)
-        return self.add_document(document, *args, **kwargs)
 
     def compact(self) -> None:
         """Merge all segments into one at commit (dropping deleted rows)."""
