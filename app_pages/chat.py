@@ -118,8 +118,9 @@ rt = state.require_runtime()
 name = state.collection_sidebar(rt)
 st.title("Chat")
 if name is None:
-    st.info("There is no collection yet. Add contracts, or load the sample contracts, on the Documents page.")
-    st.page_link("app_pages/documents.py", label="Go to Documents", icon=":material/folder_open:")
+    st.info("There is no collection yet: upload your contracts (PDF, TXT or Markdown) or load the sample "
+            "contracts on the Documents page, then ask here.")
+    st.page_link("app_pages/documents.py", label="Upload contracts", icon=":material/upload_file:")
     st.stop()
 try:
     documents = [d.name for d in state.collection(rt, name).view().documents()]

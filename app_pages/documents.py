@@ -87,6 +87,7 @@ def upload_section(rt: state.Runtime, name: str) -> None:
         st.error(ui.md_escape(str(exc)))
         return
     st.session_state["uploads"] = counter + 1  # a fresh, empty uploader
+    state.set_collection(name)  # the first upload created it: switch to it
     remember_report(report, refused)
     st.rerun()
 
@@ -136,11 +137,14 @@ if "deleted" in st.session_state:
     st.success(f"Deleted {st.session_state.pop('deleted')} document(s).")
 
 if name is None:
-    st.info("There is no collection yet. Load the three sample contracts (an NDA, a services agreement "
-            "and a Chinese contract) to try the app now, or create a collection for your own files.")
-    if st.button("Load the sample contracts", type="primary", icon=":material/download:"):
+    st.info("There is no collection yet. Add your own contracts below (they go into a collection named "
+            f"{state.DEFAULT_COLLECTION}), or load the three sample contracts (an NDA, a services "
+            "agreement and a Chinese contract) to try the app now.")
+    upload_section(rt, state.DEFAULT_COLLECTION)
+    if st.button("Load the sample contracts", icon=":material/download:"):
         load_samples(rt)
-    new_collection_form(rt)
+    with st.expander("Or create a collection with a name of your own"):
+        new_collection_form(rt)
     st.stop()
 
 st.subheader(f"Collection: {ui.md_escape(name)}", anchor=False)

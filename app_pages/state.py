@@ -10,38 +10,23 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
+from app_pages.components import md_escape
 from rag.config import Settings, load_settings
-from rag.engine import Engine
+from rag.startup import Runtime, collections_for_other_models, start
 
 #: where the sample contracts are, and the collection "load the sample contracts" fills
 SAMPLES_DIR = Path(__file__).resolve().parents[1] / "data" / "samples"
 SAMPLES_COLLECTION = "samples"
+#: where a first upload goes when there is no collection yet (no name to invent first)
+DEFAULT_COLLECTION = "my-contracts"
 
 #: the offline demo profile (README): all-MiniLM-L6-v2 from PyPI, lexical fallback, no reranker
 DEMO_PROFILE = "RAG_EMBED_MODEL=demo RAG_RERANK_MODEL=none RAG_LLM_BACKEND=extractive streamlit run app.py"
-
-
-@dataclass
-class Runtime:
-    """The process-wide engine plus what went wrong loading its models (``None`` when fine)."""
-
-    engine: Engine
-    encoder_error: str | None = None
-    reranker_error: str | None = None
-
-    @property
-    def settings(self) -> Settings:
-        return self.engine.settings
-
-    @property
-    def ready(self) -> bool:
-        return self.encoder_error is None
 
 
 # -- settings and the engine ---------------------------------------------------------------
@@ -72,22 +57,8 @@ def _settings_key(settings: Settings) -> str:
 
 @st.cache_resource(show_spinner="Loading the models (once for this server)…", max_entries=4)
 def _load_runtime(key: str, _settings: Settings) -> Runtime:
-    """One Engine per distinct configuration, its models loaded once, errors remembered."""
-    engine = Engine(_settings)
-    try:
-        _ = engine.encoder  # load now, under the spinner, not halfway through a page
-    except RuntimeError as exc:  # ModelLoadError, a missing demo package, unreadable weights
-        return Runtime(engine, encoder_error=str(exc))
-    if not _settings.reranking:
-        return Runtime(engine)
-    try:
-        _ = engine.reranker
-    except RuntimeError as exc:
-        # answer without reranking rather than not at all; the Settings page says so
-        fallback = Engine(replace(_settings, rerank_model=None))
-        _ = fallback.encoder
-        return Runtime(fallback, reranker_error=str(exc))
-    return Runtime(engine)
+    """One runtime per distinct configuration, its models loaded once, errors remembered."""
+    return start(_settings)
 
 
 def runtime() -> Runtime:
@@ -124,7 +95,19 @@ def require_runtime() -> Runtime:
             reload_models()
             st.rerun()
         st.stop()
+    if rt.fallback:
+        fallback_banner(rt)
     return rt
+
+
+def fallback_banner(rt: Runtime) -> None:
+    """Every page says which models run instead of the default ones, why, and how to change it."""
+    other = collections_for_other_models(rt)
+    note = ""
+    if other:
+        note = (f" Collection(s) {', '.join(other)} were built with another model and open again once "
+                f"that model runs.")
+    st.warning(md_escape(f"Offline demo profile. {rt.fallback}{note}"), icon=":material/cloud_off:")
 
 
 # -- answers -----------------------------------------------------------------------------

@@ -43,6 +43,10 @@ class Settings:
     max_file_mb: float = 100.0
     max_pages: int = 2000
     file_timeout_s: float = 600.0
+    #: the settings a user chose (environment or config file), by field name: a model that was
+    #: left at its default may be replaced by the offline demo profile when it cannot be had
+    #: (rag.startup); one the user named must fail loudly instead.
+    chosen: frozenset[str] = frozenset()
 
     @property
     def reranking(self) -> bool:
@@ -134,7 +138,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             values[name] = int(text)
         else:
             values[name] = text
-    settings = replace(Settings(), **values)
+    settings = replace(Settings(), chosen=frozenset(raw), **values)
     if settings.device not in {"auto", "cpu", "cuda"} and not settings.device.startswith("cuda:"):
         raise ValueError(f"RAG_DEVICE must be cpu, cuda or auto, not {settings.device!r}")
     if settings.llm_backend and settings.llm_backend not in {"openai", "local", "extractive"}:

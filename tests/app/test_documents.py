@@ -47,3 +47,37 @@ def test_first_run_offers_the_samples_then_uploads_and_deletes(make_app, tiny_m3
     assert not at.exception
     assert "nda copy.txt" not in list(at.dataframe[0].value["document"])
     assert any("Deleted 1 document(s)" in s.value for s in at.success)
+
+
+def test_first_start_without_the_default_models_runs_the_demo_and_takes_an_upload(
+        make_app, monkeypatch, minilm_dir, tmp_path, plain) -> None:
+    """A fresh install that cannot reach the Hub: every page says which models run and why, and the
+    Documents page takes a first upload at once, into a default collection."""
+    from rag.models import ModelLoadError
+
+    def offline(repo_id: str, env_var: str) -> Path:
+        raise ModelLoadError(f"model {repo_id!r} is not in the local Hugging Face cache and the Hub cannot be "
+                             f"reached (offline or HF_HUB_OFFLINE=1): test")
+
+    monkeypatch.setattr("rag.models.loading._download", offline)
+    data_dir = tmp_path / "collections"
+    at = make_app("unused", data_dir)
+    monkeypatch.delenv("RAG_EMBED_MODEL")
+    monkeypatch.delenv("RAG_RERANK_MODEL")
+    at.run()
+    assert not at.exception, at.exception
+    banner = " ".join(plain(w.value) for w in at.warning)
+    assert "Offline demo profile" in banner and "BAAI/bge-m3 could not be loaded" in banner
+    assert "huggingface-cli download BAAI/bge-m3" in banner
+    assert any(link.label == "Upload contracts" for link in at.get("page_link"))
+
+    at.switch_page("app_pages/documents.py").run()
+    assert not at.exception, at.exception
+    assert any("Offline demo profile" in plain(w.value) for w in at.warning), "the banner is on every page"
+    text = (SAMPLES / "mutual-nda-harbor-lumen.txt").read_bytes()
+    at.file_uploader[0].set_value([("nda.txt", text, "text/plain")]).run()
+    next(b for b in at.button if plain(b.label).startswith("Add 1 file(s) to my-contracts")).click().run()
+    assert not at.exception, at.exception
+    assert any("1 file(s) ingested" in plain(s.value) for s in at.success), [plain(e.value) for e in at.error]
+    assert list(at.dataframe[0].value["document"]) == ["nda.txt"]
+    assert at.sidebar.selectbox(key="collection_picker").value == "my-contracts"
