@@ -3,7 +3,7 @@
 Same checkpoint (``python -m rag.models.testing full-m3 DIR``: BGE-M3's real shape, random weights),
 same mixed-length contract passages (32-512 tokens, from ../shared/eval/legal/corpus/cuad when
 present, else the repo's data/ text, else the built-in sample), same outputs (dense + sparse).
-Reports tokens/s (real tokens, padding not counted), the speed-up over FlagEmbedding and the dense
+Reports tokens/s (real tokens, padding not counted) in fp32 and bf16, the dtype the probe picked, the speed-up over FlagEmbedding and the dense
 cosine of our default-precision output to our fp32 output.
 
     python bench/encode.py --model /tmp/full-m3 [--passages 48] [--device cpu|cuda]
@@ -99,9 +99,19 @@ def machine_info() -> dict[str, Any]:
         "cpu_cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "cpu_bf16": cpu_supports_bf16(),
+        "dtype_probe": probe_info(),
         "gpu": gpu or "none (no GPU on this machine; --device cuda not measured)",
         "load_average_at_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
     }
+
+
+def probe_info() -> dict[str, Any]:
+    """What rag.models.dtype_probe picked on this CPU and its measured bf16/fp32 speed ratio."""
+    from dataclasses import asdict
+
+    from rag.models.dtype_probe import cpu_dtype_choice
+
+    return asdict(cpu_dtype_choice())
 
 
 def versions() -> dict[str, str]:
@@ -163,6 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     dense_default = ours(args.dtype)
     gc.collect()  # the first encoder (freed on return) before loading the next
     dense_fp32 = ours("float32") if rows[-1]["dtype"] != "float32" else dense_default
+    if "bfloat16" not in {row["dtype"] for row in rows} and args.device == "cpu":
+        gc.collect()
+        ours("bfloat16")  # both dtypes are always reported, so the probe's choice can be checked
+    gc.collect()
     gc.collect()
     cosine = float((dense_default * dense_fp32).sum(axis=1).min())
 

@@ -126,7 +126,9 @@ def resolve_dtype(dtype: str | None, device: str) -> str:
     """The compute dtype. Rule when ``dtype`` is None:
 
     * CUDA: ``bfloat16`` when the GPU supports it, else ``float16``;
-    * CPU: ``bfloat16`` when the CPU has AVX512_BF16 or AMX, else ``float32``.
+    * CPU: whichever of ``bfloat16``/``float32`` measured faster on this CPU (bf16 only when
+      clearly faster), see :mod:`rag.models.dtype_probe`; CPU flags alone misled: with
+      AVX512_BF16 but no AMX, bf16 ran 1.8x slower than fp32.
 
     Low precision means the weights themselves are cast: on a Xeon with AMX, fp32 weights under
     ``torch.autocast`` ran BGE-M3 at about half the speed of bf16 weights (autocast re-casts every
@@ -142,7 +144,11 @@ def resolve_dtype(dtype: str | None, device: str) -> str:
         import torch
 
         return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
-    return "bfloat16" if cpu_supports_bf16() else "float32"
+    if not cpu_supports_bf16():
+        return "float32"  # no native bf16: emulated bf16 is always slower, no need to measure
+    from rag.models.dtype_probe import cpu_dtype_choice
+
+    return cpu_dtype_choice().dtype
 
 
 def torch_dtype(name: str) -> Any:

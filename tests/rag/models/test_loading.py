@@ -131,7 +131,8 @@ def test_max_length_limits(tiny_m3_dir: Path) -> None:
     assert enc.max_length == 64
 
 
-def test_dtype_rules() -> None:
+def test_dtype_rules(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("RAG_DTYPE_PROBE_CACHE", str(tmp_path / "dtype-probe.json"))
     assert resolve_dtype("float32", "cpu") == "float32"
     assert resolve_dtype(None, "cpu") in {"float32", "bfloat16"}
     with pytest.raises(ValueError, match="float16"):
