@@ -21,7 +21,7 @@ from functools import lru_cache
 
 from rag.answer.context import ContextBlock, has_cjk
 from rag.answer.generation import Generation, GenerationInfo
-from rag.answer.llm import LLM, LLMOptions
+from rag.answer.base import LLM, LLMOptions
 from rag.answer.prompts import History, Prompt
 
 #: words that carry no meaning for clause lookup (question words, fillers)

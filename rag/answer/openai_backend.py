@@ -13,7 +13,7 @@ from typing import Any
 
 from rag.answer.errors import LLMError, display_url, scrub_secrets
 from rag.answer.generation import Generation, GenerationInfo
-from rag.answer.llm import ChatLLM, LLMOptions
+from rag.answer.base import ChatLLM, LLMOptions
 from rag.answer.prompts import Message
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ import re
 from rag.answer.errors import LLMError
 from rag.answer.extractive import standalone
 from rag.answer.generation import strip_thinking
-from rag.answer.llm import LLM, ChatLLM
+from rag.answer.base import LLM, ChatLLM
 from rag.answer.prompts import History, rewrite_messages
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from rag.answer.citations import check_citations
 from rag.answer.context import build_context
 from rag.answer.errors import LLMError
 from rag.answer.generation import Generation, strip_thinking
-from rag.answer.llm import LLM
+from rag.answer.base import LLM
 from rag.answer.prompts import History, Prompt, build_prompt
 from rag.answer.result import Answer, Citation
 from rag.retrieve.hits import Hit
