@@ -86,3 +86,51 @@ def mrr_at(ranked: Sequence[str], relevant: Mapping[str, float], k: int = 10) ->
         if relevant.get(d, 0.0) > 0:
             return 1.0 / (i + 1)
     return 0.0
+
+
+BUDGETS = (1000, 2000, 4000, 8000)
+
+
+def read_within_budget(retrieved: Sequence[Span], budget: int) -> dict[str, list[tuple[int, int]]]:
+    """The characters a reader sees taking ``retrieved`` in rank order until ``budget`` is spent.
+
+    Characters already read (a span overlapping or repeating an earlier one) cost nothing
+    again: only a span's unread parts are charged, left to right, and the span that crosses
+    the budget is cut so exactly ``budget`` characters are read (fewer if the list runs out).
+    """
+    read: dict[str, list[tuple[int, int]]] = {}
+    left = budget
+    for f, s, e in retrieved:
+        if left <= 0:
+            break
+        have = read.get(f, [])
+        pieces, cur = [], s
+        for a, b in have:
+            if b <= cur or a >= e:
+                continue
+            if a > cur:
+                pieces.append((cur, a))
+            cur = max(cur, b)
+        if cur < e:
+            pieces.append((cur, e))
+        taken = []
+        for a, b in pieces:
+            if left <= 0:
+                break
+            b = min(b, a + left)
+            taken.append((f, a, b))
+            left -= b - a
+        if taken:
+            read = merge_spans([(g, x, y) for g, xs in read.items() for x, y in xs] + taken)
+    return read
+
+
+def char_precision_recall_at_budget(
+    retrieved: Sequence[Span], gold: Sequence[Span], budget: int
+) -> tuple[float, float]:
+    """Character-level (precision, recall) of what fits in ``budget`` characters read in rank order."""
+    got = read_within_budget(retrieved, budget)
+    want = merge_spans(gold)
+    hit = _overlap(got, want)
+    n_got, n_want = _length(got), _length(want)
+    return (hit / n_got if n_got else 0.0), (hit / n_want if n_want else 0.0)

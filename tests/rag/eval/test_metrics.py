@@ -40,3 +40,20 @@ def test_beir_metrics_hand_computed():
     dcg = 1 / math.log2(3) + 1 / math.log2(4)
     idcg = 1 + 1 / math.log2(3)
     assert ndcg_at(ranked, rel, 10) == pytest.approx(dcg / idcg)
+
+
+def test_budget_hand_computed():
+    from rag.eval.metrics import char_precision_recall_at_budget, read_within_budget
+
+    gold = [("a", 100, 200)]  # 100 gold characters
+    retrieved = [("a", 150, 250), ("a", 150, 250), ("b", 0, 100), ("a", 0, 120)]
+    # budget 60: a[150,210) read (cut); covers gold [150,200) = 50 -> P 50/60, R 0.5
+    assert char_precision_recall_at_budget(retrieved, gold, 60) == pytest.approx((50 / 60, 0.5))
+    # budget 250: a[150,250) 100, duplicate costs 0, b[0,100) 100, then a[0,50) 50 of [0,120)
+    # read 250, gold covered 50 -> P 50/250, R 0.5
+    assert read_within_budget(retrieved, 250) == {"a": [(0, 50), (150, 250)], "b": [(0, 100)]}
+    assert char_precision_recall_at_budget(retrieved, gold, 250) == pytest.approx((50 / 250, 0.5))
+    # budget 1000: everything, 320 chars read, gold covered [100,120)+[150,200) = 70
+    assert char_precision_recall_at_budget(retrieved, gold, 1000) == pytest.approx((70 / 320, 0.7))
+    # overlap only charges the unread part: [0,100) then [50,150) costs 50 -> [0,150) at budget 150
+    assert read_within_budget([("a", 0, 100), ("a", 50, 150)], 150) == {"a": [(0, 150)]}
