@@ -24,6 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--colbert", action="store_true",
                    help="also store ColBERT vectors (new collections; BGE-M3 only)")
     p.add_argument("--no-create", action="store_true", help="fail if the collection does not exist")
+    p.add_argument("--user", metavar="EMAIL_OR_SUBJECT",
+                   help="add as this user (needs the editor role on an existing collection; owns a new one); "
+                        "default: RAG_USER, else the local admin")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
     return p
 
@@ -44,6 +47,11 @@ def main(argv: list[str] | None = None) -> int:
         settings = replace(settings, embed_model=args.model)
     if args.backend:
         settings = replace(settings, backend=args.backend)
+    if args.user is not None:
+        if not args.user.strip():
+            print("error: --user must not be empty", file=sys.stderr)
+            return 2
+        settings = replace(settings, user=args.user.strip())
     missing = [str(p) for p in args.paths if not p.exists()]
     if missing:
         print("error: not found: " + ", ".join(missing), file=sys.stderr)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -11,6 +12,9 @@ from rag.answer import cli as answer_cli
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rag", description="Contract-intelligence RAG on BAAI BGE models.")
+    parser.add_argument("--user", metavar="EMAIL_OR_SUBJECT",
+                        help="act as this user: only their collections, with their role (default: RAG_USER, "
+                             "else the local admin)")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for register in (answer_cli.add_parser,):
         register(subparsers)
@@ -19,6 +23,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.user is not None:  # every subcommand builds its Engine from the settings: RAG_USER names the user
+        if not args.user.strip():
+            print("error: --user must not be empty", file=sys.stderr)
+            return 2
+        os.environ["RAG_USER"] = args.user.strip()
     return int(args.func(args))
 
 

@@ -43,6 +43,19 @@ class Settings:
     max_file_mb: float = 100.0
     max_pages: int = 2000
     file_timeout_s: float = 600.0
+    #: access (rag.access): ``local`` (no sign-in, one local admin, loopback only) or ``team``
+    #: (OpenID Connect sign-in, per-collection roles)
+    mode: str = "local"
+    #: team mode: who administers every collection, by e-mail or subject (``RAG_ADMINS=a@x.org,b@x.org``)
+    admins: tuple[str, ...] = ()
+    #: audit the questions people ask too (off by default: questions can be confidential)
+    audit_questions: bool = False
+    #: team mode: a sign-in older than this many hours is refused (Streamlit's cookie lasts 30 days)
+    session_hours: float = 12.0
+    #: who the CLIs and the Python API act as (``--user``): empty for the local admin
+    user: str = ""
+    #: local mode: serve beyond 127.0.0.1 anyway (say so explicitly; nobody signs in then)
+    allow_remote: bool = False
     #: the settings a user chose (environment or config file), by field name: a model that was
     #: left at its default may be replaced by the offline demo profile when it cannot be had
     #: (rag.startup); one the user named must fail loudly instead.
@@ -96,7 +109,21 @@ _ENV = {
     "max_file_mb": "RAG_MAX_FILE_MB",
     "max_pages": "RAG_MAX_PAGES",
     "file_timeout_s": "RAG_FILE_TIMEOUT_S",
+    "mode": "RAG_MODE",
+    "admins": "RAG_ADMINS",
+    "audit_questions": "RAG_AUDIT_QUESTIONS",
+    "session_hours": "RAG_SESSION_HOURS",
+    "allow_remote": "RAG_ALLOW_REMOTE",
+    "user": "RAG_USER",
 }
+
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
+
+
+def _flag(name: str, text: str) -> bool:
+    if text.lower() in _TRUE | _FALSE:
+        return text.lower() in _TRUE
+    raise ValueError(f"RAG_{name.upper()} must be true or false, not {text!r}")
 
 
 def _config_file(env: dict[str, str]) -> dict[str, object]:
@@ -111,7 +138,8 @@ def _config_file(env: dict[str, str]) -> dict[str, object]:
     unknown = set(data) - set(_ENV)
     if unknown:
         raise ValueError(f"{p}: unknown setting(s) {sorted(unknown)}; known: {sorted(_ENV)}")
-    return {k: str(v) for k, v in data.items()}
+    return {k: (",".join(map(str, v)) if isinstance(v, list) else str(v).lower() if isinstance(v, bool) else str(v))
+            for k, v in data.items()}
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -130,6 +158,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         kind = types[name]
         if name == "rerank_model":
             values[name] = None if text.lower() in {"none", "off", "false", ""} else text
+        elif name == "admins":
+            values[name] = tuple(a.strip().lower() for a in text.split(",") if a.strip())
+        elif kind == "bool":
+            values[name] = _flag(name, text)
         elif name == "data_dir":
             values[name] = Path(text).expanduser()
         elif kind == "float":
@@ -143,4 +175,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         raise ValueError(f"RAG_DEVICE must be cpu, cuda or auto, not {settings.device!r}")
     if settings.llm_backend and settings.llm_backend not in {"openai", "local", "extractive"}:
         raise ValueError(f"RAG_LLM_BACKEND must be openai, local or extractive, not {settings.llm_backend!r}")
+    if settings.mode not in {"local", "team"}:
+        raise ValueError(f"RAG_MODE must be local or team, not {settings.mode!r}")
+    if settings.session_hours <= 0:
+        raise ValueError(f"RAG_SESSION_HOURS must be positive, not {settings.session_hours}")
     return settings

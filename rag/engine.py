@@ -3,32 +3,56 @@
 Models load lazily, once per process, behind a lock (the Streamlit app serves several browser
 sessions from one process). A model that cannot be loaded is remembered with its clear error,
 so the app can start anyway and say what to do.
+
+Every engine acts for a user (rag.access): the local admin unless one is given. ``for_user``
+binds a user to a process-wide engine (sharing its models); listing, opening, filling and
+deleting collections check that user's role first.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from rag.access import LOCAL_ADMIN, Access, AccessStore, Identity, named_user
 from rag.config import Settings, load_settings, resolve_model
 
 
 class Engine:
     """Settings + lazily loaded encoder and reranker + collections under the data directory."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, user: Identity | None = None) -> None:
         self.settings = settings or load_settings()
+        if user is None:  # RAG_USER / --user names who the CLI or script acts as
+            user = named_user(self.settings.user, self.settings.admins) if self.settings.user else LOCAL_ADMIN
+        self.access = Access(AccessStore(self.settings.data_dir), user,
+                             audit_questions=self.settings.audit_questions)
+        self._base: Engine | None = None  # the engine whose models a user-bound engine shares
         self._lock = threading.RLock()
         self._encoder: Any = None
         self._reranker: Any = None
         self._reranker_loaded = False
         self._retrievers: dict[str, Any] = {}
 
+    @property
+    def user(self) -> Identity:
+        return self.access.user
+
+    def for_user(self, user: Identity) -> Engine:
+        """This engine acting for ``user``: same models, retriever cache and lock; their access."""
+        bound = copy.copy(self)
+        bound._base = self._base or self
+        bound.access = Access(self.access.store, user, audit_questions=self.settings.audit_questions)
+        return bound
+
     # -- models -------------------------------------------------------------------------------
     @property
     def encoder(self) -> Any:
         """The embedding model (raises ``ModelLoadError`` with what to do when it cannot load)."""
+        if self._base is not None:
+            return self._base.encoder
         with self._lock:
             if self._encoder is None:
                 from rag.models import load_encoder
@@ -40,6 +64,8 @@ class Engine:
     @property
     def reranker(self) -> Any | None:
         """The cross-encoder, or ``None`` when reranking is disabled."""
+        if self._base is not None:
+            return self._base.reranker
         with self._lock:
             if not self._reranker_loaded:
                 if self.settings.rerank_model is not None:
@@ -62,6 +88,10 @@ class Engine:
         return parse_backend(self.settings.backend)
 
     def collections(self) -> list[str]:
+        """The collections this engine's user may read (others are not even named)."""
+        return self.access.visible(self._all_collections())
+
+    def _all_collections(self) -> list[str]:
         if self.backend.is_milvus:
             from rag.store.milvus import list_milvus_collections
 
@@ -69,6 +99,13 @@ class Engine:
         from rag.store import list_collections
 
         return list_collections(self.data_dir) if self.data_dir.is_dir() else []
+
+    def _check(self, name: str, action: str) -> None:
+        """Raise ``AccessDenied`` unless this engine's user may ``action`` on collection ``name``."""
+        if not self.backend.is_milvus and ("/" in name or Path(name).is_dir()):
+            self.access.require_path_access(name)  # a folder outside the catalog: admins only
+        else:
+            self.access.require(name, action)
 
     def model_info(self, colbert: bool = False) -> Any:
         """What a new collection records about the encoder that fills it."""
@@ -79,7 +116,24 @@ class Engine:
                          colbert_dim=enc.dim if (colbert and enc.has_colbert) else None)
 
     def collection(self, name: str, *, create: bool = False, colbert: bool = False) -> Any:
-        """Open a collection by name (or folder path), creating it for this encoder if asked."""
+        """Open a collection by name (or folder path), creating it for this encoder if asked.
+
+        Needs the reader role (editor to create it where it exists); a new collection is owned
+        by its creator. A reader gets it read-only (``writer()`` refused)."""
+        path_like = not self.backend.is_milvus and ("/" in name or Path(name).is_dir())
+        if create and not path_like and name not in self._all_collections():
+            col = self._open(name, create=True, colbert=colbert)
+            if self.access.claim(name):  # the creator owns it, unless another user just did
+                return col
+        self._check(name, "edit" if create else "read")
+        col = self._open(name, create=create, colbert=colbert)
+        if path_like or self.access.may(name, "edit"):
+            return col
+        from rag.access.readonly import ReadOnlyCollection
+
+        return ReadOnlyCollection(col, self.user.label)
+
+    def _open(self, name: str, *, create: bool, colbert: bool) -> Any:
         from rag.store import CollectionError, create_collection, open_collection
 
         if self.backend.is_milvus:
@@ -109,10 +163,11 @@ class Engine:
         """A retriever over a collection, shared by every session of this process."""
         from rag.retrieve import RetrievalOptions, Retriever
 
+        self._check(name, "read")
         with self._lock:
             key = f"{name}|{options!r}"
-            if key not in self._retrievers:
-                col = self.collection(name)
+            if key not in self._retrievers:  # shared by every user: holds the store's own object
+                col = self._open(name, create=False, colbert=False)
                 reranker = self.reranker
                 self._retrievers[key] = Retriever(col, self.encoder, reranker,
                                                   options or RetrievalOptions(rerank=reranker is not None))
@@ -128,6 +183,7 @@ class Engine:
         """Delete a collection under the data directory (waits for a writer to finish)."""
         from rag.store import delete_collection
 
+        self._check(name, "delete")
         with self._lock:
             self.forget(name)
             if self.backend.is_milvus:
@@ -136,6 +192,17 @@ class Engine:
                 delete_milvus_collection(self.backend, name, self.data_dir, wait=True, timeout=60)
             else:
                 delete_collection(self.data_dir, name, wait=True, timeout=60)
+            self.access.deleted(name)
+
+    def delete_documents(self, name: str, doc_ids: Iterable[int]) -> int:
+        """Delete documents by id (editor role); how many were deleted."""
+        self._check(name, "edit")
+        ids = list(doc_ids)
+        with self._open(name, create=False, colbert=False).writer() as w:
+            for doc_id in ids:
+                w.delete_document(doc_id)
+        self.access.record("delete-documents", name, ", ".join(f"#{i}" for i in ids))
+        return len(ids)
 
     def ingest(self, sources: Iterable[Any], collection: str, *, create: bool = True,
                colbert: bool = False, on_file: Callable[[int, int, str], None] | None = None,
@@ -146,6 +213,12 @@ class Engine:
         sources = list(sources)
         srcs = [s for s in sources if isinstance(s, Source)]
         srcs += discover([s for s in sources if not isinstance(s, Source)])
+        if not create:
+            self._check(collection, "edit")
         col = self.collection(collection, create=create, colbert=colbert)
-        return ingest(srcs, col, self.encoder, limits=Limits.from_settings(self.settings),
-                      on_file=on_file, on_batch=on_batch)
+        report = ingest(srcs, col, self.encoder, limits=Limits.from_settings(self.settings),
+                        on_file=on_file, on_batch=on_batch)
+        added = [f.name for f in report.files if f.status not in ("failed", "duplicate")]
+        if added:
+            self.access.record("add", collection, ", ".join(added))
+        return report
