@@ -79,6 +79,7 @@ def ask(rt: state.Runtime, collection: str, question: str, documents: list[str])
 
     past = turns()
     turn = Turn(question=question, collection=collection)
+    rt.engine.access.asked(collection, question)  # audited only with RAG_AUDIT_QUESTIONS=true
     with st.chat_message("user"):
         st.text(question)
     with st.chat_message("assistant"):

@@ -6,6 +6,7 @@ import streamlit as st
 
 from app_pages import components as ui
 from app_pages import state
+from app_pages.sharing import sharing_section
 from ingest.pipeline import Source
 from rag.store import CollectionBusy, CollectionError
 
@@ -109,14 +110,14 @@ def document_list(rt: state.Runtime, name: str) -> None:
     st.dataframe([{"document": d.name, "pages": d.pages or None, "chunks": d.chunks, "language": d.language,
                    "added (UTC)": d.added_at[:16].replace("T", " "), "size (KB)": round(d.size_bytes / 1024, 1)}
                   for d in docs], hide_index=True, width="stretch")
+    if not rt.engine.access.may(name, "edit"):
+        return
     with st.expander("Delete documents"):
         by_name = {f"{d.name} (#{d.id})": d.id for d in docs}
         doomed = st.multiselect("Documents to delete", list(by_name), key=f"delete-{name}")
         if st.button("Delete", disabled=not doomed, type="secondary"):
             try:
-                with col.writer() as w:
-                    for label in doomed:
-                        w.delete_document(by_name[label])
+                rt.engine.delete_documents(name, [by_name[label] for label in doomed])
             except CollectionBusy:
                 st.error("Another session is changing this collection right now; try again in a moment.")
                 return
@@ -148,10 +149,14 @@ if name is None:
     st.stop()
 
 st.subheader(f"Collection: {ui.md_escape(name)}", anchor=False)
-st.caption("Switch collections in the sidebar. Collections are shared by everyone using this server.")
+st.caption("Switch collections in the sidebar. " + (
+    "Each collection is shared with the members its owners name (Sharing, below)." if rt.settings.mode == "team"
+    else "Collections are shared by everyone using this server."))
 try:
-    upload_section(rt, name)
+    if rt.engine.access.may(name, "edit"):
+        upload_section(rt, name)
     document_list(rt, name)
+    sharing_section(rt, name)
 except CollectionError as exc:  # e.g. built with another embedding model
     st.error(ui.md_escape(f"Collection {name} cannot be used with the model loaded now: {exc}"))
 with st.expander("Other collections"):

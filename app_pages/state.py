@@ -15,6 +15,7 @@ from typing import Any
 
 import streamlit as st
 
+from app_pages import access
 from app_pages.components import md_escape
 from rag.config import Settings, load_settings
 from rag.startup import Runtime, collections_for_other_models, start
@@ -62,9 +63,10 @@ def _load_runtime(key: str, _settings: Settings) -> Runtime:
 
 
 def runtime() -> Runtime:
-    """The process-wide runtime for the current configuration (loads models on first use)."""
+    """The process-wide runtime for the current configuration (loads models on first use), its
+    Engine acting for this session's user (app_pages.access)."""
     settings = current_settings()
-    return _load_runtime(_settings_key(settings), settings)
+    return access.bind(_load_runtime(_settings_key(settings), settings))
 
 
 def reload_models() -> None:

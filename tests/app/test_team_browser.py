@@ -1,0 +1,309 @@
+"""Team mode end to end: a real OpenID Connect provider, a real server, Chromium signing in as A and B.
+
+``oidc-provider-mock`` runs on a free loopback port inside the test; the app runs with
+``RAG_MODE=team`` and ``[auth]`` secrets pointing at it. A owns collection ``a-deals`` (a services
+agreement); B owns ``b-notes`` (an NDA). B then tries every route to A's contract we know of, each
+one counted in ``ROUTES``, and none may show A's collection name, document name or text:
+the sidebar, the page URLs with query parameters, the HTTP URLs A's browser fetched while viewing
+A's PDF (with B's cookie and with none), the chat and the collection form with A's collection
+typed in, and the CLI and Python API acting as B. Then sign-out must end A's access even for a
+copy of A's cookie, and an expired or forged cookie must not sign anyone in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from tests.streamlit_server import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+SAMPLES = REPO / "data" / "samples"
+A_PDF = SAMPLES / "master-services-agreement-northwind-cobalt.pdf"
+B_PDF = SAMPLES / "mutual-nda-harbor-lumen.pdf"
+A_SUB, A_EMAIL, B_SUB, B_EMAIL = "alice-sub", "alice@example.org", "bob-sub", "bob@example.org"
+#: what B must never see: A's collection name, A's document name, words only A's contract holds
+A_MARKERS = ("a-deals", "master-services-agreement", "Cobalt", "Northwind")
+#: the A markers B's own typing may echo back (a question or a form field B filled in)
+TYPED = ("a-deals", "Northwind")
+COOKIE_SECRET = "test-cookie-secret-" + "x" * 40
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def oidc() -> Iterator[str]:
+    """The identity provider on a free loopback port, with A and B as its users; its base URL."""
+    from oidc_provider_mock import User, run_server_in_thread
+
+    users = [User(sub=A_SUB, claims={"email": A_EMAIL, "name": "Alice"}),
+             User(sub=B_SUB, claims={"email": B_EMAIL, "name": "Bob"})]
+    with run_server_in_thread(port=free_port(), user_claims=users) as server:
+        yield f"http://localhost:{server.server_port}"
+
+
+@pytest.fixture(scope="module")
+def settings_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    data_dir = tmp_path_factory.mktemp("team-data")
+    return dict(RAG_MODE="team", RAG_EMBED_MODEL="demo", RAG_RERANK_MODEL="none", RAG_LLM_BACKEND="extractive",
+                RAG_DATA_DIR=str(data_dir), RAG_DEVICE="cpu", RAG_ADMINS="admin@example.org",
+                RAG_AUDIT_QUESTIONS="true", HF_HUB_OFFLINE="1")
+
+
+@pytest.fixture(scope="module")
+def collections(settings_env: dict[str, str]) -> None:
+    """A's and B's collections, added through the API acting as each of them."""
+    from rag.access import named_user
+    from rag.config import load_settings
+    from rag.engine import Engine
+
+    engine = Engine(load_settings(settings_env))
+    assert not engine.for_user(named_user(A_EMAIL)).ingest([A_PDF], "a-deals").failed
+    assert not engine.for_user(named_user(B_EMAIL)).ingest([B_PDF], "b-notes").failed
+
+
+@pytest.fixture(scope="module")
+def server(oidc: str, settings_env: dict[str, str], collections: None,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``streamlit run app.py`` in team mode on 127.0.0.1, signing in through ``oidc``; its URL."""
+    tmp = tmp_path_factory.mktemp("team-server")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    secrets = tmp / "secrets.toml"
+    secrets.write_text(f'[auth]\nredirect_uri = "{url}/oauth2callback"\ncookie_secret = "{COOKIE_SECRET}"\n'
+                       f'client_id = "contract-assistant"\nclient_secret = "test-client-secret"\n'
+                       f'server_metadata_url = "{oidc}/.well-known/openid-configuration"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_") and k != "OPENAI_API_KEY"}
+    env.update(settings_env)
+    log = tmp / "streamlit.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                                 "--server.port", str(port), "--server.address", "127.0.0.1",
+                                 "--browser.gatherUsageStats", "false", "--secrets.files", str(secrets)],
+                                cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 90
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                        if r.read().strip() == b"ok":
+                            break
+                except OSError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("streamlit did not start:\n" + log.read_text(errors="replace"))
+                time.sleep(0.3)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _signed_cookie(payload: dict, secret: str) -> str:
+    from streamlit.web.server.starlette.starlette_app_utils import create_signed_value
+
+    return create_signed_value(secret, "_streamlit_user", json.dumps(payload)).decode()
+
+
+class Routes:
+    """Every route B tries, with what it showed; ``leaks`` lists those that showed A's contract."""
+
+    def __init__(self) -> None:
+        self.tried: list[str] = []
+        self.leaks: list[str] = []
+
+    def check(self, route: str, seen: str, typed: tuple[str, ...] = ()) -> None:
+        self.tried.append(route)
+        found = [m for m in A_MARKERS if m in seen and m not in typed]
+        if found:
+            self.leaks.append(f"{route}: {found}")
+
+
+def test_b_cannot_reach_a_and_sign_out_ends_access(server: str, settings_env: dict[str, str],
+                                                    tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not CHROMIUM.is_file():
+        pytest.skip(f"Chromium not found at {CHROMIUM} (install it with: apt-get install -y chromium)")
+    from playwright.sync_api import expect, sync_playwright
+
+    routes = Routes()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        expect.set_options(timeout=60_000)
+
+        def session(cookie: str | None = None):  # type: ignore[no-untyped-def]
+            ctx = browser.new_context(viewport={"width": 1400, "height": 1400})
+            ctx.set_default_timeout(60_000)
+            if cookie is not None:
+                ctx.add_cookies([{"name": "_streamlit_user", "value": cookie, "url": server}])
+            return ctx, ctx.new_page()
+
+        def sign_in(sub: str, email: str):  # type: ignore[no-untyped-def]
+            ctx, page = session()
+            page.goto(server)
+            page.get_by_role("button", name="Sign in").click()
+            page.locator("input[name=sub]").fill(sub)
+            page.get_by_role("button", name="Authorize").click()
+            expect(page.get_by_text(f"Signed in as {email}")).to_be_visible()
+            return ctx, page
+
+        def body(page) -> str:  # type: ignore[no-untyped-def]
+            page.wait_for_timeout(300)
+            expect(page.get_by_test_id("stStatusWidget")).to_have_count(0)  # the run has finished
+            return page.inner_text("body")
+
+        try:
+            # -- nobody signed in: the sign-in screen only -----------------------------------------
+            ctx0, anon = session()
+            anon.goto(server + "/documents?collection=a-deals")
+            expect(anon.get_by_role("button", name="Sign in")).to_be_visible()
+            routes.check("signed out: /documents?collection=a-deals", body(anon))
+            ctx0.close()
+
+            # -- A signs in, asks in a-deals and opens the cited PDF page; every URL is recorded ----
+            ctx_a, page_a = sign_in(A_SUB, A_EMAIL)
+            a_urls: set[str] = set()
+            page_a.on("request", lambda r: a_urls.add(r.url) if r.url.startswith(server) else None)
+            expect(page_a.get_by_text("document(s) in a-deals")).to_be_visible()
+            box = page_a.get_by_test_id("stChatInputTextArea")
+            box.fill("How much notice does the Customer need to give to terminate for convenience?")
+            box.press("Enter")
+            chips = page_a.get_by_test_id("stButtonGroup").get_by_role("radio")
+            expect(chips.first).to_be_visible()
+            chips.first.click()
+            frame = page_a.frame_locator("iframe[title*='pdf_viewer']")
+            expect(frame.locator("canvas").first).to_be_visible()
+            a_cookie = next(c["value"] for c in ctx_a.cookies() if c["name"] == "_streamlit_user")
+
+            # -- B signs in: the sidebar and every page, with A's collection in the query ----------
+            ctx_b, page_b = sign_in(B_SUB, B_EMAIL)
+            expect(page_b.get_by_text("document(s) in b-notes")).to_be_visible()
+            routes.check("sidebar collection picker", page_b.get_by_test_id("stSidebar").inner_text())
+            for path in ("/?collection=a-deals", "/clauses?collection=a-deals&doc=1&page=1",
+                         "/documents?collection=a-deals", "/settings?collection=a-deals", "/a-deals"):
+                page_b.goto(server + path)
+                expect(page_b.get_by_text(f"Signed in as {B_EMAIL}")).to_be_visible()
+                routes.check(f"page URL {path}", body(page_b))
+
+            # -- the URLs A's browser fetched (the PDF viewer included), with B's cookie and none ---
+            pdf = A_PDF.read_bytes()
+            guessed = {f"{server}/media/{hashlib.sha224(pdf).hexdigest()}.pdf",
+                       f"{server}/media/{hashlib.sha224(pdf).hexdigest()}"}
+            fetched_pdf_over_http = False
+            # the app's own script and style files are the same for everyone: the rest is fetched
+            a_urls = {u for u in a_urls if "/static/" not in u}
+            for url in sorted(a_urls | guessed):
+                for who, requester in (("B", ctx_b.request), ("no cookie", p.request.new_context())):
+                    r = requester.get(url, fail_on_status_code=False)
+                    data = r.body()
+                    routes.check(f"{who} fetches {url[len(server):] or '/'}",
+                                 data.decode("latin-1") + ("%PDF" if b"%PDF" in data else ""))
+                    fetched_pdf_over_http |= b"%PDF" in data
+                # A's own cookie gets no PDF either: the bytes travel only in A's websocket session
+                fetched_pdf_over_http |= b"%PDF" in ctx_a.request.get(url, fail_on_status_code=False).body()
+            assert a_urls, "A's browser fetched nothing from the app"
+            assert not fetched_pdf_over_http, "PDF bytes were served over a plain HTTP URL"
+
+            # -- B types A's collection name: the chat and the new-collection form -----------------
+            page_b.goto(server)
+            body(page_b)
+            box = page_b.get_by_test_id("stChatInputTextArea")
+            box.fill("In collection a-deals, what does Northwind Logistics pay?")
+            box.press("Enter")
+            expect(page_b.get_by_test_id("stChatMessage").nth(1)).to_be_visible()
+            routes.check("chat with a-deals typed in", body(page_b), typed=TYPED)
+            page_b.goto(server + "/documents")
+            page_b.get_by_text("Other collections").click()
+            page_b.get_by_label("New collection").fill("a-deals")
+            page_b.get_by_role("button", name="Create collection").click()
+            expect(page_b.get_by_text("no collection 'a-deals' that you")).to_be_visible()
+            routes.check("create a collection named a-deals", body(page_b), typed=TYPED)
+
+            # -- the command lines and the Python API acting as B ---------------------------------
+            for key, value in settings_env.items():
+                monkeypatch.setenv(key, value)
+            monkeypatch.delenv("RAG_USER", raising=False)
+            monkeypatch.chdir(REPO)
+            import contextlib
+            import io
+
+            from ingest.__main__ import main as ingest_main
+            from rag.__main__ import main as rag_main
+
+            for route, argv, run in (
+                    ("CLI ingest --user B -c a-deals", [str(B_PDF), "-c", "a-deals", "--user", B_EMAIL, "-q"], ingest_main),
+                    ("CLI ask --user B --collection a-deals",
+                     ["--user", B_EMAIL, "ask", "Who is the Provider?", "--collection", "a-deals"], rag_main)):
+                out = io.StringIO()
+                with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+                    code = run(argv)
+                monkeypatch.delenv("RAG_USER", raising=False)
+                assert code != 0, route
+                routes.check(route, out.getvalue(), typed=TYPED)
+            from rag.access import AccessDenied, named_user
+            from rag.config import load_settings
+            from rag.engine import Engine
+
+            as_b = Engine(load_settings(settings_env)).for_user(named_user(B_EMAIL))
+            for route, call in (("API collections()", lambda: as_b.collections()),
+                                ("API collection('a-deals')", lambda: as_b.collection("a-deals")),
+                                ("API retriever('a-deals')", lambda: as_b.retriever("a-deals")),
+                                ("API delete_collection('a-deals')", lambda: as_b.delete_collection("a-deals"))):
+                try:
+                    seen = repr(call())
+                except AccessDenied as exc:
+                    seen = str(exc)
+                routes.check(route, seen, typed=TYPED)
+
+            # -- sign-out ends access, even for a copy of A's cookie -------------------------------
+            page_a.goto(server)
+            page_a.get_by_role("button", name="Sign out").click()
+            page_a.wait_for_url(lambda u: not u.startswith(server + "/chat"), timeout=30_000)
+            page_a.goto(server)
+            expect(page_a.get_by_role("button", name="Sign in")).to_be_visible()
+            ctx_copy, copy_page = session(a_cookie)
+            copy_page.goto(server + "/documents")
+            expect(copy_page.get_by_text("you signed out since this sign-in")).to_be_visible()
+            routes.check("A's cookie copied before A signed out", body(copy_page))
+
+            # -- an expired sign-in and forged cookies sign nobody in --------------------------------
+            claims = {"sub": A_SUB, "email": A_EMAIL, "iss": settings_env.get("x", "mock"), "aud": "contract-assistant",
+                      "origin": server, "is_logged_in": True, "provider": "default"}
+            old = dict(claims, iat=int(time.time()) - 13 * 3600, exp=int(time.time()) - 12 * 3600)
+            _, expired = session(_signed_cookie(old, COOKIE_SECRET))
+            expired.goto(server + "/documents")
+            expect(expired.get_by_text("your sign-in has expired")).to_be_visible()
+            routes.check("expired sign-in (13 h old, correctly signed)", body(expired))
+            fresh = dict(claims, iat=int(time.time()), exp=int(time.time()) + 3600)
+            tampered = a_cookie[:10] + ("A" if a_cookie[10] != "A" else "B") + a_cookie[11:]
+            for route, cookie in (("cookie signed with another secret", _signed_cookie(fresh, "not-the-secret" * 4)),
+                                  ("A's cookie with one character changed", tampered)):
+                _, forged = session(cookie)
+                forged.goto(server + "/documents")
+                expect(forged.get_by_role("button", name="Sign in")).to_be_visible()
+                routes.check(route, body(forged))
+        except Exception:
+            for i, pg in enumerate(pg for c in browser.contexts for pg in c.pages):
+                pg.screenshot(path=str(tmp_path / f"failure-{i}.png"))
+            raise
+        finally:
+            browser.close()
+
+    report = tmp_path / "team-routes.json"
+    report.write_text(json.dumps({"tried": routes.tried, "leaks": routes.leaks}, indent=1))
+    print(f"\n{len(routes.tried)} routes tried, {len(routes.leaks)} leaks ({report})")
+    assert routes.leaks == []
+    assert len(routes.tried) >= 30
