@@ -58,6 +58,7 @@ if [ "$what" = "test" ]; then
 fi
 
 if [ "$what" = "app" ]; then
-  exec python -m streamlit run app.py "$@"
+  # refuses local mode beyond 127.0.0.1 and team mode without sign-in settings (README: Team mode)
+  python -m rag.access check "$@" && exec python -m streamlit run app.py "$@"
 fi
 echo "== set up; activate with: . .venv/bin/activate"
