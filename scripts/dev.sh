@@ -59,6 +59,7 @@ fi
 
 if [ "$what" = "app" ]; then
   # refuses local mode beyond 127.0.0.1 and team mode without sign-in settings (README: Team mode)
-  python -m rag.access check "$@" && exec python -m streamlit run app.py "$@"
+  python -m rag.access check "$@" || exit 1
+  exec python -m streamlit run app.py "$@"
 fi
 echo "== set up; activate with: . .venv/bin/activate"
