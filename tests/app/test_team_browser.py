@@ -28,6 +28,7 @@ import pytest
 from tests.streamlit_server import free_port
 
 REPO = Path(__file__).resolve().parents[2]
+OUT = REPO / "test-output"
 CHROMIUM = Path("/usr/bin/chromium")
 SAMPLES = REPO / "data" / "samples"
 A_PDF = SAMPLES / "master-services-agreement-northwind-cobalt.pdf"
@@ -125,6 +126,12 @@ class Routes:
     def __init__(self) -> None:
         self.tried: list[str] = []
         self.leaks: list[str] = []
+        self.started = time.monotonic()
+        self.phases: dict[str, float] = {}
+
+    def phase(self, name: str) -> None:
+        """Seconds since the test began, when ``name`` was reached (the report's timing)."""
+        self.phases[name] = round(time.monotonic() - self.started, 1)
 
     def check(self, route: str, seen: str, typed: tuple[str, ...] = ()) -> None:
         self.tried.append(route)
@@ -174,6 +181,7 @@ def test_b_cannot_reach_a_and_sign_out_ends_access(server: str, settings_env: di
             ctx0.close()
 
             # -- A signs in, asks in a-deals and opens the cited PDF page; every URL is recorded ----
+            routes.phase("signed-out visitor checked")
             ctx_a, page_a = sign_in(A_SUB, A_EMAIL)
             a_urls: set[str] = set()
             page_a.on("request", lambda r: a_urls.add(r.url) if r.url.startswith(server) else None)
@@ -188,6 +196,7 @@ def test_b_cannot_reach_a_and_sign_out_ends_access(server: str, settings_env: di
             expect(frame.locator("canvas").first).to_be_visible()
             a_cookie = next(c["value"] for c in ctx_a.cookies() if c["name"] == "_streamlit_user")
 
+            routes.phase("A signed in, asked, opened the PDF")
             # -- B signs in: the sidebar and every page, with A's collection in the query ----------
             ctx_b, page_b = sign_in(B_SUB, B_EMAIL)
             expect(page_b.get_by_text("document(s) in b-notes")).to_be_visible()
@@ -198,6 +207,7 @@ def test_b_cannot_reach_a_and_sign_out_ends_access(server: str, settings_env: di
                 expect(page_b.get_by_text(f"Signed in as {B_EMAIL}")).to_be_visible()
                 routes.check(f"page URL {path}", body(page_b))
 
+            routes.phase("B signed in, sidebar and page URLs checked")
             # -- the URLs A's browser fetched (the PDF viewer included), with B's cookie and none ---
             pdf = A_PDF.read_bytes()
             guessed = {f"{server}/media/{hashlib.sha224(pdf).hexdigest()}.pdf",
@@ -217,6 +227,7 @@ def test_b_cannot_reach_a_and_sign_out_ends_access(server: str, settings_env: di
             assert a_urls, "A's browser fetched nothing from the app"
             assert not fetched_pdf_over_http, "PDF bytes were served over a plain HTTP URL"
 
+            routes.phase("A's URLs fetched")
             # -- B types A's collection name: the chat and the new-collection form -----------------
             page_b.goto(server)
             body(page_b)
@@ -232,6 +243,7 @@ def test_b_cannot_reach_a_and_sign_out_ends_access(server: str, settings_env: di
             expect(page_b.get_by_text("no collection 'a-deals' that you")).to_be_visible()
             routes.check("create a collection named a-deals", body(page_b), typed=TYPED)
 
+            routes.phase("chat and form checked")
             # -- the command lines and the Python API acting as B ---------------------------------
             for key, value in settings_env.items():
                 monkeypatch.setenv(key, value)
@@ -268,6 +280,7 @@ def test_b_cannot_reach_a_and_sign_out_ends_access(server: str, settings_env: di
                     seen = str(exc)
                 routes.check(route, seen, typed=TYPED)
 
+            routes.phase("CLI and API checked")
             # -- sign-out ends access, even for a copy of A's cookie -------------------------------
             page_a.goto(server)
             page_a.get_by_role("button", name="Sign out").click()
@@ -295,6 +308,7 @@ def test_b_cannot_reach_a_and_sign_out_ends_access(server: str, settings_env: di
                 forged.goto(server + "/documents")
                 expect(forged.get_by_role("button", name="Sign in")).to_be_visible()
                 routes.check(route, body(forged))
+            routes.phase("sign-out, expired and forged cookies checked")
         except Exception:
             for i, pg in enumerate(pg for c in browser.contexts for pg in c.pages):
                 pg.screenshot(path=str(tmp_path / f"failure-{i}.png"))
@@ -302,8 +316,10 @@ def test_b_cannot_reach_a_and_sign_out_ends_access(server: str, settings_env: di
         finally:
             browser.close()
 
-    report = tmp_path / "team-routes.json"
-    report.write_text(json.dumps({"tried": routes.tried, "leaks": routes.leaks}, indent=1))
+    OUT.mkdir(exist_ok=True)
+    report = OUT / "team-routes.json"
+    report.write_text(json.dumps({"tried": routes.tried, "leaks": routes.leaks, "a_urls": sorted(a_urls),
+                                  "seconds": routes.phases, "load_avg_1m_end": os.getloadavg()[0]}, indent=1))
     print(f"\n{len(routes.tried)} routes tried, {len(routes.leaks)} leaks ({report})")
     assert routes.leaks == []
     assert len(routes.tried) >= 30

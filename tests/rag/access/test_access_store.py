@@ -144,3 +144,23 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path):
     for t in threads:
         t.join()
     assert len(store.audit("c")) == 80
+
+
+def test_catalog_command_line_checks_roles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]):
+    from rag.access.__main__ import main
+
+    monkeypatch.setenv("RAG_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("RAG_USER", raising=False)
+    Access(AccessStore(tmp_path), named_user("alice@example.org")).claim("deals")
+    assert main(["--user", "bob@example.org", "share", "deals", "bob@example.org", "owner"]) == 1
+    assert "no collection 'deals'" in capsys.readouterr().err
+    assert main(["--user", "alice@example.org", "share", "deals", "bob@example.org", "reader"]) == 0
+    assert main(["--user", "bob@example.org", "audit", "deals"]) == 1
+    assert "need to be owner" in capsys.readouterr().err
+    assert main(["audit", "deals"]) == 0  # the local admin
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert [r[3] for r in rows[1:]] == ["share", "create"]
+    assert main(["members", "deals"]) == 0
+    assert "bob@example.org\treader" in capsys.readouterr().out
+    assert main(["share", "deals"]) == 2
