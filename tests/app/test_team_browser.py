@@ -120,6 +120,13 @@ def _signed_cookie(payload: dict, secret: str) -> str:
     return create_signed_value(secret, "_streamlit_user", json.dumps(payload)).decode()
 
 
+def _decoded(cookie: str) -> str:
+    """What a Streamlit identity cookie says, if it was signed with this server's secret."""
+    from streamlit.web.server.starlette.starlette_app_utils import decode_signed_value
+
+    return (decode_signed_value(COOKIE_SECRET, "_streamlit_user", cookie) or b"").decode()
+
+
 class Routes:
     """Every route B tries, with what it showed; ``leaks`` lists those that showed A's contract."""
 
@@ -158,8 +165,10 @@ def test_b_cannot_reach_a_and_sign_out_ends_access(server: str, settings_env: di
                 ctx.add_cookies([{"name": "_streamlit_user", "value": cookie, "url": server}])
             return ctx, ctx.new_page()
 
-        def sign_in(sub: str, email: str):  # type: ignore[no-untyped-def]
+        def sign_in(sub: str, email: str, seen: set[str] | None = None):  # type: ignore[no-untyped-def]
             ctx, page = session()
+            if seen is not None:  # every HTTP request this browser makes to the app, from the first
+                ctx.on("request", lambda r: seen.add(r.url) if r.url.startswith(server) else None)
             page.goto(server)
             page.get_by_role("button", name="Sign in").click()
             page.locator("input[name=sub]").fill(sub)
@@ -182,9 +191,8 @@ def test_b_cannot_reach_a_and_sign_out_ends_access(server: str, settings_env: di
 
             # -- A signs in, asks in a-deals and opens the cited PDF page; every URL is recorded ----
             routes.phase("signed-out visitor checked")
-            ctx_a, page_a = sign_in(A_SUB, A_EMAIL)
             a_urls: set[str] = set()
-            page_a.on("request", lambda r: a_urls.add(r.url) if r.url.startswith(server) else None)
+            ctx_a, page_a = sign_in(A_SUB, A_EMAIL, seen=a_urls)
             expect(page_a.get_by_text("document(s) in a-deals")).to_be_visible()
             box = page_a.get_by_test_id("stChatInputTextArea")
             box.fill("How much notice does the Customer need to give to terminate for convenience?")
@@ -214,14 +222,20 @@ def test_b_cannot_reach_a_and_sign_out_ends_access(server: str, settings_env: di
                        f"{server}/media/{hashlib.sha224(pdf).hexdigest()}"}
             fetched_pdf_over_http = False
             # the app's own script and style files are the same for everyone: the rest is fetched
-            a_urls = {u for u in a_urls if "/static/" not in u}
-            for url in sorted(a_urls | guessed):
-                for who, requester in (("B", ctx_b.request), ("no cookie", p.request.new_context())):
+            to_fetch = {u for u in a_urls if "/static/" not in u} | guessed
+            for url in sorted(to_fetch):
+                # B's cookies in a jar of their own: replaying A's sign-in callback must not make B A
+                for who, requester in (("B", p.request.new_context(storage_state=ctx_b.storage_state())),
+                                       ("no cookie", p.request.new_context())):
                     r = requester.get(url, fail_on_status_code=False)
                     data = r.body()
+                    identity = " ".join(_decoded(c["value"]) for c in requester.storage_state()["cookies"]
+                                        if c["name"] == "_streamlit_user")
                     routes.check(f"{who} fetches {url[len(server):] or '/'}",
-                                 data.decode("latin-1") + ("%PDF" if b"%PDF" in data else ""))
+                                 data.decode("latin-1") + ("%PDF" if b"%PDF" in data else "")
+                                 + (" Cobalt" if A_SUB in identity else ""))
                     fetched_pdf_over_http |= b"%PDF" in data
+                    requester.dispose()
                 # A's own cookie gets no PDF either: the bytes travel only in A's websocket session
                 fetched_pdf_over_http |= b"%PDF" in ctx_a.request.get(url, fail_on_status_code=False).body()
             assert a_urls, "A's browser fetched nothing from the app"
@@ -316,9 +330,16 @@ def test_b_cannot_reach_a_and_sign_out_ends_access(server: str, settings_env: di
         finally:
             browser.close()
 
+    # the audit log saw it all: the adds, B's question (RAG_AUDIT_QUESTIONS=true here), A's sign-out
+    from rag.access import AccessStore
+
+    store = AccessStore(settings_env["RAG_DATA_DIR"])
+    assert [(e.actor, e.action) for e in store.audit("a-deals")][-2:] == [(A_EMAIL, "add"), (A_EMAIL, "create")]
+    assert any(e.actor == B_EMAIL and e.action == "ask" and "Northwind" in e.detail for e in store.audit("b-notes"))
+    assert any(e.actor == A_EMAIL and e.action == "sign-out" for e in store.audit())
     OUT.mkdir(exist_ok=True)
     report = OUT / "team-routes.json"
-    report.write_text(json.dumps({"tried": routes.tried, "leaks": routes.leaks, "a_urls": sorted(a_urls),
+    report.write_text(json.dumps({"tried": routes.tried, "leaks": routes.leaks, "a_urls": sorted(u for u in a_urls if "/static/" not in u),
                                   "seconds": routes.phases, "load_avg_1m_end": os.getloadavg()[0]}, indent=1))
     print(f"\n{len(routes.tried)} routes tried, {len(routes.leaks)} leaks ({report})")
     assert routes.leaks == []
