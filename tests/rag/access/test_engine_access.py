@@ -74,6 +74,23 @@ def test_b_reaches_nothing_of_a_by_any_engine_route(engines: tuple[Engine, Engin
     assert len(alice.collection("a-deals").view().documents()) == 1
 
 
+def test_the_milvus_backend_is_checked_alike(settings: Settings, tmp_path: Path):
+    pytest.importorskip("pymilvus")
+    pytest.importorskip("milvus_lite")
+    base = Engine(replace(settings, backend=f"milvus-lite://{tmp_path / 'vectors.db'}"))
+    doc = tmp_path / "nda.txt"
+    doc.write_text(NDA)
+    alice, bob = base.for_user(named_user(A)), base.for_user(named_user(B))
+    assert not alice.ingest([doc], "a-deals").failed
+    assert alice.collections() == ["a-deals"] and bob.collections() == []
+    for call in (lambda: bob.collection("a-deals"), lambda: bob.retriever("a-deals"),
+                 lambda: bob.ingest([doc], "a-deals"), lambda: bob.delete_collection("a-deals")):
+        with pytest.raises(AccessDenied, match="no collection 'a-deals'"):
+            call()
+    alice.access.share("a-deals", B, Role.READER)
+    assert "recipe" in bob.retriever("a-deals").search("secret recipe", top_k=1).hits[0].chunk.text
+
+
 def test_roles_allow_what_they_name(engines: tuple[Engine, Engine, Path], tmp_path: Path):
     alice, bob, doc = engines
     alice.access.share("a-deals", B, Role.READER)
