@@ -9,6 +9,7 @@ to ask.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -86,3 +87,12 @@ def bind(rt: Any) -> Any:
     if not isinstance(user, Identity):
         st.stop()
     return replace(rt, engine=rt.engine.for_user(user))
+
+
+def own_name(rt: Any, base: str) -> str:
+    """A collection name the app picks for this user (first upload, the samples): ``base`` in local
+    mode; in team mode ``base`` plus who they are, since another user may already own ``base``."""
+    if rt.settings.mode != "team" or rt.engine.user.admin:
+        return base
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", rt.engine.user.principal).strip("-.")
+    return f"{base}-{slug}"[:64].rstrip("-.")

@@ -6,6 +6,7 @@ import streamlit as st
 
 from app_pages import components as ui
 from app_pages import state
+from app_pages.access import own_name
 from app_pages.sharing import sharing_section
 from ingest.pipeline import Source
 from rag.store import CollectionBusy, CollectionError
@@ -34,11 +35,11 @@ def load_samples(rt: state.Runtime) -> None:
         return
     try:
         report = ui.ingest_with_progress(rt.engine, [Source(p.name, path=p) for p in pdfs],
-                                         state.SAMPLES_COLLECTION)
+                                         own_name(rt, state.SAMPLES_COLLECTION))
     except CollectionError as exc:
         st.error(ui.md_escape(str(exc)))
         return
-    state.set_collection(state.SAMPLES_COLLECTION)
+    state.set_collection(own_name(rt, state.SAMPLES_COLLECTION))
     remember_report(report)
     st.rerun()
 
@@ -139,9 +140,9 @@ if "deleted" in st.session_state:
 
 if name is None:
     st.info("There is no collection yet. Add your own contracts below (they go into a collection named "
-            f"{state.DEFAULT_COLLECTION}), or load the three sample contracts (an NDA, a services "
+            f"{own_name(rt, state.DEFAULT_COLLECTION)}), or load the three sample contracts (an NDA, a services "
             "agreement and a Chinese contract) to try the app now.")
-    upload_section(rt, state.DEFAULT_COLLECTION)
+    upload_section(rt, own_name(rt, state.DEFAULT_COLLECTION))
     if st.button("Load the sample contracts", icon=":material/download:"):
         load_samples(rt)
     with st.expander("Or create a collection with a name of your own"):
@@ -161,6 +162,6 @@ except CollectionError as exc:  # e.g. built with another embedding model
     st.error(ui.md_escape(f"Collection {name} cannot be used with the model loaded now: {exc}"))
 with st.expander("Other collections"):
     new_collection_form(rt)
-    if state.SAMPLES_COLLECTION not in state.collection_names(rt) and st.button(
+    if own_name(rt, state.SAMPLES_COLLECTION) not in state.collection_names(rt) and st.button(
             "Load the sample contracts", icon=":material/download:"):
         load_samples(rt)

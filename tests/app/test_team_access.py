@@ -78,6 +78,9 @@ def test_each_user_sees_their_own_collections_and_owners_share(team_app, team_di
     bob = team_app(user(B)).run()
     assert not bob.exception, bob.exception
     assert "a-deals" not in texts(bob) and any("no collection yet" in i.value for i in bob.info)
+    # the first upload would go to a collection named for B: "my-contracts" may be someone else's
+    bob.switch_page("app_pages/documents.py").run()
+    assert any("my-contracts-bob-example.org" in i.value.replace("\\", "") for i in bob.info), texts(bob)
 
     alice = team_app(user(A)).run()
     alice.switch_page("app_pages/documents.py").run()
