@@ -14,16 +14,20 @@ from __future__ import annotations
 import copy
 import threading
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from rag.access import LOCAL_ADMIN, Access, AccessStore, Identity, named_user
 from rag.config import Settings, load_settings, resolve_model
+
+if TYPE_CHECKING:
+    from rag.access import Identity
 
 
 class Engine:
     """Settings + lazily loaded encoder and reranker + collections under the data directory."""
 
     def __init__(self, settings: Settings | None = None, user: Identity | None = None) -> None:
+        from rag.access import LOCAL_ADMIN, Access, AccessStore, named_user  # imports the store: lazily
+
         self.settings = settings or load_settings()
         if user is None:  # RAG_USER / --user names who the CLI or script acts as
             user = named_user(self.settings.user, self.settings.admins) if self.settings.user else LOCAL_ADMIN
@@ -42,6 +46,8 @@ class Engine:
 
     def for_user(self, user: Identity) -> Engine:
         """This engine acting for ``user``: same models, retriever cache and lock; their access."""
+        from rag.access import Access
+
         bound = copy.copy(self)
         bound._base = self._base or self
         bound.access = Access(self.access.store, user, audit_questions=self.settings.audit_questions)
