@@ -7,6 +7,7 @@ run without ``[auth]`` settings and a strong cookie secret in ``.streamlit/secre
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 from collections.abc import Mapping
 from typing import Any
@@ -49,8 +50,10 @@ def serving_problems(settings: Settings, address: str | None, auth: Mapping[str,
                 "Serve on 127.0.0.1 (--server.address 127.0.0.1), use team mode (RAG_MODE=team with sign-in), "
                 "or say RAG_ALLOW_REMOTE=true to let anyone who reaches this address in without an account."]
     problems = []
+    if importlib.util.find_spec("authlib") is None:
+        problems.append("Team mode signs in with Streamlit's st.login, which needs Authlib: pip install -e '.[team]'.")
     if not auth:
-        return ["Team mode needs an [auth] section in .streamlit/secrets.toml (redirect_uri, cookie_secret, "
+        return problems + ["Team mode needs an [auth] section in .streamlit/secrets.toml (redirect_uri, cookie_secret, "
                 "client_id, client_secret, server_metadata_url): see README, Team mode."]
     secret = str(auth.get("cookie_secret") or "")
     if not secret:
