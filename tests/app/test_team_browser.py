@@ -176,10 +176,18 @@ def test_b_cannot_reach_a_and_sign_out_ends_access(server: str, settings_env: di
             expect(page.get_by_text(f"Signed in as {email}")).to_be_visible()
             return ctx, page
 
+        def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+            OUT.mkdir(exist_ok=True)
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(OUT / name))
+
         def body(page) -> str:  # type: ignore[no-untyped-def]
+            """What the page shows once its run finished and nothing is loading: the text, and the
+            HTML (tables draw on a canvas; their cells are in the DOM's accessible grid)."""
             page.wait_for_timeout(300)
-            expect(page.get_by_test_id("stStatusWidget")).to_have_count(0)  # the run has finished
-            return page.inner_text("body")
+            expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning")
+            expect(page.get_by_test_id("stSkeleton")).to_have_count(0)  # every element has drawn
+            return page.inner_text("body") + page.content()
 
         try:
             # -- nobody signed in: the sign-in screen only -----------------------------------------
@@ -187,6 +195,7 @@ def test_b_cannot_reach_a_and_sign_out_ends_access(server: str, settings_env: di
             anon.goto(server + "/documents?collection=a-deals")
             expect(anon.get_by_role("button", name="Sign in")).to_be_visible()
             routes.check("signed out: /documents?collection=a-deals", body(anon))
+            shot(anon, "team-sign-in.png")
             ctx0.close()
 
             # -- A signs in, asks in a-deals and opens the cited PDF page; every URL is recorded ----
@@ -202,6 +211,11 @@ def test_b_cannot_reach_a_and_sign_out_ends_access(server: str, settings_env: di
             chips.first.click()
             frame = page_a.frame_locator("iframe[title*='pdf_viewer']")
             expect(frame.locator("canvas").first).to_be_visible()
+            shot(page_a, "team-a-chat-pdf.png")
+            # positive control: the same reading of a page does see A's table, as A
+            page_a.goto(server + "/documents")
+            expect(page_a.get_by_text("Collection: a-deals")).to_be_visible()
+            assert "master-services-agreement" in body(page_a), "the check cannot see the documents table"
             a_cookie = next(c["value"] for c in ctx_a.cookies() if c["name"] == "_streamlit_user")
 
             routes.phase("A signed in, asked, opened the PDF")
@@ -214,6 +228,8 @@ def test_b_cannot_reach_a_and_sign_out_ends_access(server: str, settings_env: di
                 page_b.goto(server + path)
                 expect(page_b.get_by_text(f"Signed in as {B_EMAIL}")).to_be_visible()
                 routes.check(f"page URL {path}", body(page_b))
+                if path.startswith("/documents"):
+                    shot(page_b, "team-b-documents.png")
 
             routes.phase("B signed in, sidebar and page URLs checked")
             # -- the URLs A's browser fetched (the PDF viewer included), with B's cookie and none ---
