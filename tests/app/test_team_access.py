@@ -143,3 +143,17 @@ def test_start_up_check_refuses_what_must_not_be_served(tmp_path: Path) -> None:
     secrets.write_text('[auth]\nredirect_uri = "http://127.0.0.1:8501/oauth2callback"\n')
     team = check("--secrets.files", str(secrets), RAG_MODE="team")
     assert team.returncode == 1 and "cookie_secret" in team.stderr
+
+
+def test_signing_out_ends_the_users_other_sessions(team_app, team_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    from rag.access import AccessStore
+
+    claims = user(A, iat=int(time.time()) - 5)
+    other_tab = team_app(claims).run()
+    assert other_tab.sidebar.selectbox(key="collection_picker").options == ["a-deals"]
+    AccessStore(team_dir).record_sign_out(claims["sub"])  # what "Sign out" records, in another browser
+    other_tab.run()  # the next interaction in the tab that still holds the cookie
+    assert any("signed out since" in w.value for w in other_tab.warning)
+    assert "a-deals" not in texts(other_tab) and not other_tab.sidebar.selectbox
+    fresh = team_app(user(A, iat=int(time.time()) + 1)).run()  # a new sign-in works again
+    assert fresh.sidebar.selectbox(key="collection_picker").options == ["a-deals"]
