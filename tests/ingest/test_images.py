@@ -149,3 +149,23 @@ def test_real_contract_pdfs(shared_eval: Path) -> None:
             assert it.thumbnail.startswith(b"\x89PNG")
         total += len(found)
     assert total > 0
+
+
+def test_ocr_page_becomes_a_page_item_with_its_ocr_text() -> None:
+    import pdf_factory as F  # registered by tests/ingest/conftest.py
+
+    from ingest import ocr
+    from ingest.errors import OcrUnavailableError
+    from ingest.extract import extract_bytes
+    from ingest.images import extract_images
+
+    try:
+        ocr.get_engine("tesseract")
+    except OcrUnavailableError as exc:
+        pytest.skip(str(exc))
+    data, _ = F.scanned_pdf()
+    doc = extract_bytes(data, "scan.pdf", ocr="tesseract")
+    (item,) = extract_images(data, doc, name="scan.pdf")
+    assert item.kind == "page" and item.page == 1 and item.coverage == 1.0
+    assert "12.1 Either party may terminate this Agreement" in item.text
+    assert all(doc.text[s:e] in item.text for s, e in item.spans) and len(item.spans) >= 3
