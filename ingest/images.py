@@ -118,26 +118,32 @@ def _image_boxes(page: Any, to_view: Any, width: float, height: float, raw: Any)
 
 
 def _merge(boxes: list[tuple[float, ...]], gap: float = 1.0) -> list[tuple[float, ...]]:
-    """Union boxes that overlap or touch (within ``gap`` points) until none do."""
-    out = [list(b) for b in boxes]
-    merged = True
-    while merged:
-        merged = False
-        for i in range(len(out)):
-            for j in range(i + 1, len(out)):
-                a, b = out[i], out[j]
-                if a[0] - gap <= b[2] and b[0] - gap <= a[2] and a[1] - gap <= b[3] and b[1] - gap <= a[3]:
-                    out[i] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
-                    del out[j]
-                    merged = True
-                    break
-            if merged:
-                break
-    return [tuple(b) for b in sorted(out, key=lambda b: (b[1], b[0]))]
+    """Union boxes that overlap or touch (within ``gap`` points), repeated until none do."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    arr = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    while len(arr) > 1:
+        x0, y0, x1, y1 = arr.T
+        touch = ((x0[:, None] - gap <= x1[None, :]) & (x0[None, :] - gap <= x1[:, None])
+                 & (y0[:, None] - gap <= y1[None, :]) & (y0[None, :] - gap <= y1[:, None]))
+        n, labels = connected_components(csr_matrix(touch), directed=False)
+        if n == len(arr):
+            break
+        arr = np.array([[*arr[labels == k, :2].min(axis=0), *arr[labels == k, 2:].max(axis=0)] for k in range(n)])
+    return sorted((tuple(float(v) for v in b) for b in arr), key=lambda b: (b[1], b[0]))
 
 
-def _union_area(boxes: list[tuple[float, ...]]) -> float:
-    return sum((b[2] - b[0]) * (b[3] - b[1]) for b in _merge(boxes, gap=0.0))
+def _coverage(boxes: list[tuple[float, ...]], width: float, height: float) -> float:
+    """Share of the page that the boxes cover together, on a grid of at most 1000 cells a side."""
+    import numpy as np
+
+    step = max(width, height, 1.0) / 1000
+    mask = np.zeros((int(height / step) + 1, int(width / step) + 1), dtype=bool)
+    for x0, y0, x1, y1 in boxes:
+        mask[int(y0 / step):int(np.ceil(y1 / step)), int(x0 / step):int(np.ceil(x1 / step))] = True
+    return float(mask[: max(int(height / step), 1), : max(int(width / step), 1)].mean())
 
 
 def _digest(img: Any) -> str:
@@ -254,7 +260,7 @@ def _page_items(page: Any, number: int, raw: Any, lines: list[TextLine], documen
         has_text_layer = textpage.count_chars() > 0
     finally:
         textpage.close()
-    covered = _union_area(boxes) / area
+    covered = _coverage(boxes, width, height)
     whole_page = not has_text_layer or covered >= page_coverage
     regions = [(0.0, 0.0, width, height)] if whole_page else [
         b for b in _merge(boxes) if b[2] - b[0] >= min_side and b[3] - b[1] >= min_side]

@@ -169,3 +169,13 @@ def test_ocr_page_becomes_a_page_item_with_its_ocr_text() -> None:
     assert item.kind == "page" and item.page == 1 and item.coverage == 1.0
     assert "12.1 Either party may terminate this Agreement" in item.text
     assert all(doc.text[s:e] in item.text for s, e in item.spans) and len(item.spans) >= 3
+
+
+def test_strips_merge_and_coverage_counts_overlaps_once() -> None:
+    from ingest.images import _coverage, _merge
+
+    strips = [(0, 0, 10, 5), (0, 5, 10, 10), (0, 10.5, 10, 12), (20, 20, 30, 30)]
+    assert _merge(strips) == [(0, 0, 10, 12), (20, 20, 30, 30)]
+    assert _merge([(0, 0, 5, 5), (4, 4, 9, 9), (8, 8, 12, 12)], gap=0) == [(0, 0, 12, 12)]
+    half = [(0, 0, 306, 792), (0, 0, 306, 400)]
+    assert _coverage(half, 612, 792) == pytest.approx(0.5, abs=0.01)
