@@ -5,8 +5,10 @@ EVA02-CLIP-L-14, random weights), same images (synthetic contract images: seals,
 charts, a scanned-page look, in several sizes) and captions, fp32, batches of the same size on
 both sides, preprocessing included on both sides. Reports images/s (image only), composed items/s
 (image + caption) and texts/s, and the max abs difference between the two implementations' outputs
-(full-shape parity). The reference runs in a subprocess through tests/comparison/visual_reference.py
-(its import shims); it needs RAG_VISUAL_REF_SITE or installed torchvision/timm/einops/ftfy.
+(full-shape parity). Both run in this process, batch by batch, alternating which goes first, so the
+shared machine's load drifts over both alike; the reference's import shims
+(tests/comparison/visual_reference.py) are applied first, and it needs RAG_VISUAL_REF_SITE or
+installed torchvision/timm/einops/ftfy. ``--tiny`` runs on a tiny checkpoint (a smoke test).
 
     nice -n 5 python bench/visual_encode.py --model /tmp/visual-full [--items 6] [--batch 2]
 
@@ -19,7 +21,6 @@ import argparse
 import gc
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -79,91 +80,74 @@ def load_avg() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def time_ours(model_dir: str, images: list[str], captions: list[str], batch: int) -> dict[str, Any]:
-    import torch
+def load_both(model_dir: str, batch: int, tiny: bool = False) -> tuple[Any, Any, dict[str, float]]:
+    """Our encoder and the reference, in this process (the reference's import shims applied first)."""
+    sys.path.insert(0, str(HARNESS.parent))
+    import visual_reference as vr
 
+    try:
+        vr._prepare_imports(REFERENCE)
+        import visual_bge.modeling  # noqa: F401
+    except ImportError as exc:
+        raise SystemExit(f"the reference cannot be imported here ({exc}); set RAG_VISUAL_REF_SITE, see {HARNESS}")
     from rag.models.visual_loading import load_visual_encoder
 
     t0 = time.perf_counter()
-    model = load_visual_encoder(model_dir, device="cpu", dtype="float32", image_batch=batch)
-    load_s = time.perf_counter() - t0
-    model.encode_composed(images[:1], captions[:1])  # warm-up
-    out: dict[str, Any] = {"load_s": round(load_s, 1), "threads": torch.get_num_threads()}
-    for kind, fn in (("text", lambda: model.encode_text(captions)),
-                     ("image", lambda: model.encode_images(images)),
-                     ("composed", lambda: model.encode_composed(images, captions))):
-        before = load_avg()
-        t0 = time.perf_counter()
-        vecs = fn()
-        seconds = time.perf_counter() - t0
-        out[kind] = {"seconds": round(seconds, 2), "per_s": round(len(vecs) / seconds, 3), "load_before": before,
-                     "load_after": load_avg()}
-        out[kind + "_vecs"] = vecs
-    return out
+    ours = load_visual_encoder(model_dir, device="cpu", dtype="float32", image_batch=batch)
+    t1 = time.perf_counter()
+    ref = vr.load_reference(Path(model_dir), tiny)
+    t2 = time.perf_counter()
+    gc.collect()
+    return ours, ref, {"ours": round(t1 - t0, 1), "reference": round(t2 - t1, 1)}
 
 
-_REFERENCE_TIMER = r"""
-import json, sys, time, os
-import numpy as np
-sys.path.insert(0, sys.argv[4])
-import visual_reference as vr
-inputs = json.loads(open(sys.argv[2]).read())
-try:
-    vr._prepare_imports(__import__("pathlib").Path(inputs["reference_dir"]))
+def runners(ours: Any, ref: Any, images: list[str], captions: list[str]) -> dict[str, tuple[Any, Any]]:
+    """Per kind, ``(ours(indices), reference(indices))``: each encodes the given items, preprocessing included."""
     import torch
     from PIL import Image
-except ImportError as exc:
-    print(exc, file=sys.stderr); sys.exit(3)
-t0 = time.perf_counter()
-model = vr.load_reference(__import__("pathlib").Path(sys.argv[1]), False)
-load_s = time.perf_counter() - t0
-images, captions, batch = inputs["images"], inputs["captions"], inputs["batch"]
-def pixels(paths):
-    return torch.stack([model.preprocess_val(Image.open(p)) for p in paths])
-def run(kind):
-    outs = []
-    if kind == "text":
-        return model.encode_text(model.tokenizer(captions, return_tensors="pt", padding=True))
-    for i in range(0, len(images), batch):
-        px = pixels(images[i:i + batch])
-        if kind == "image":
-            outs.append(model.encode_image(px))
-        else:
-            outs.append(model.encode_mm(px, model.tokenizer(captions[i:i + batch], return_tensors="pt", padding=True)))
-    return torch.cat(outs)
-res = {"load_s": round(load_s, 1), "threads": torch.get_num_threads()}
-with torch.no_grad():
-    model.encode_mm(pixels(images[:1]), model.tokenizer(captions[:1], return_tensors="pt", padding=True))
-    vecs = {}
-    for kind in ("text", "image", "composed"):
-        before = [round(x, 2) for x in os.getloadavg()]
-        t0 = time.perf_counter()
-        v = run(kind)
-        s = time.perf_counter() - t0
-        res[kind] = {"seconds": round(s, 2), "per_s": round(len(v) / s, 3), "load_before": before,
-                     "load_after": [round(x, 2) for x in os.getloadavg()]}
-        vecs[kind] = v.numpy()
-np.savez(sys.argv[3], **vecs)
-print(json.dumps(res))
-"""
+
+    def pixels(idx: list[int]) -> Any:
+        return torch.stack([ref.preprocess_val(Image.open(images[i])) for i in idx])
+
+    def tokens(idx: list[int], empty: bool = False) -> Any:
+        return ref.tokenizer(["" if empty else captions[i] for i in idx], return_tensors="pt", padding=True)
+
+    return {
+        "text": (lambda idx: ours.encode_text([captions[i] for i in idx]),
+                 lambda idx: ref.encode_text(tokens(idx)).numpy()),
+        "image": (lambda idx: ours.encode_images([images[i] for i in idx]),
+                  lambda idx: ref.encode_image(pixels(idx)).numpy()),
+        "composed": (lambda idx: ours.encode_composed([images[i] for i in idx], [captions[i] for i in idx]),
+                     lambda idx: ref.encode_mm(pixels(idx), tokens(idx)).numpy()),
+    }
 
 
-def time_reference(model_dir: str, images: list[str], captions: list[str], batch: int, work: Path) -> dict[str, Any]:
-    inputs = work / "inputs.json"
-    inputs.write_text(json.dumps({"reference_dir": str(REFERENCE), "images": images, "captions": captions,
-                                  "batch": batch}))
-    script = work / "ref_timer.py"
-    script.write_text(_REFERENCE_TIMER)
-    out = work / "ref.npz"
-    proc = subprocess.run([sys.executable, str(script), model_dir, str(inputs), str(out), str(HARNESS.parent)],
-                          capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise SystemExit(f"reference run failed ({proc.returncode}): {proc.stderr[-2000:]}")
-    res = json.loads(proc.stdout.strip().splitlines()[-1])
-    with np.load(out) as data:
-        for kind in ("text", "image", "composed"):
-            res[kind + "_vecs"] = data[kind]
-    return res
+def time_interleaved(fns: tuple[Any, Any], n: int, batch: int) -> dict[str, Any]:
+    """Both sides batch by batch, alternating which goes first, so that the shared machine's load
+    drifts over both alike; per-batch speed ratios (ours / reference) and their median."""
+    import torch
+
+    seconds = {"ours": 0.0, "reference": 0.0}
+    ratios, outs = [], {"ours": [], "reference": []}
+    loads = [load_avg()]
+    with torch.inference_mode():
+        for b, start in enumerate(range(0, n, batch)):
+            idx = list(range(start, min(start + batch, n)))
+            spent = {}
+            for side in (("ours", "reference") if b % 2 == 0 else ("reference", "ours")):
+                t0 = time.perf_counter()
+                outs[side].append(fns[0 if side == "ours" else 1](idx))
+                spent[side] = time.perf_counter() - t0
+                seconds[side] += spent[side]
+            ratios.append(spent["reference"] / spent["ours"])
+            loads.append(load_avg())
+    return {
+        "ours_per_s": round(n / seconds["ours"], 4), "reference_per_s": round(n / seconds["reference"], 4),
+        "ours_seconds": round(seconds["ours"], 2), "reference_seconds": round(seconds["reference"], 2),
+        "batch_speed_ratios": [round(r, 3) for r in ratios], "median_speed_ratio": round(float(np.median(ratios)), 3),
+        "load_avg_per_batch": loads,
+        "max_abs_diff": float(np.abs(np.concatenate(outs["ours"]) - np.concatenate(outs["reference"])).max()),
+    }
 
 
 def main() -> None:
@@ -174,38 +158,43 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=6)
     ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--tiny", action="store_true", help="the model is a tiny checkpoint (smoke test)")
     args = ap.parse_args()
     captions = (CAPTIONS * (args.items // len(CAPTIONS) + 1))[: args.items]
+    import torch
+
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        images = make_images(work, args.items)
-        ours = time_ours(args.model, images, captions, args.batch)
-        gc.collect()
-        ref = time_reference(args.model, images, captions, args.batch, work)
+        images = make_images(Path(tmp), args.items)
+        ours, ref, load_s = load_both(args.model, args.batch, args.tiny)
+        fns = runners(ours, ref, images, captions)
+        with torch.inference_mode():
+            fns["composed"][0]([0]), fns["composed"][1]([0])  # warm-up, both sides
+        timings = {kind: time_interleaved(fns[kind], args.items, args.batch) for kind in ("text", "image", "composed")}
+
     result: dict[str, Any] = {
         "benchmark": "visual_encode",
         "model": f"{args.model} (bge-visualized-m3 shape: bge-m3 24x1024 + EVA02-CLIP-L-14 224px, random weights)",
         "dtype": "float32",
+        "threads": torch.get_num_threads(),
         "items": args.items,
         "batch": args.batch,
         "inputs": "synthetic PNGs (seal 300x300, signature 640x200, chart 800x500, scan 850x1100), "
                   "captions of 10-40 tokens",
+        "method": "one process, same batches; per batch ours and the reference alternate which runs first",
+        "load_seconds": load_s,
+        "timings": timings,
         "machine": machine_info(),
         "extra_versions": package_versions(("torchvision", "timm", "pillow")),
-        "note": "shared machine: load average recorded before/after each timing; absolute figures are pessimistic",
+        "note": "shared machine: load average recorded per batch; absolute figures are pessimistic",
     }
-    for kind in ("text", "image", "composed"):
-        diff = float(np.abs(ours.pop(kind + "_vecs") - ref.pop(kind + "_vecs")).max())
-        result.setdefault("parity_max_abs_diff", {})[kind] = diff
-    result["ours"], result["reference"] = ours, ref
-    result["speedup"] = {k: round(ours[k]["per_s"] / ref[k]["per_s"], 2) for k in ("text", "image", "composed")}
     out = args.out or REPO / "bench" / "results" / f"visual-encode-{machine_tag()}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"{'':10} {'ours /s':>10} {'reference /s':>13} {'speed-up':>9} {'max |diff|':>11}")
-    for kind in ("text", "image", "composed"):
-        print(f"{kind:10} {ours[kind]['per_s']:10.3f} {ref[kind]['per_s']:13.3f} {result['speedup'][kind]:9.2f} "
-              f"{result['parity_max_abs_diff'][kind]:11.2e}")
-    print(f"load average: ours {ours['image']['load_before']} / reference {ref['image']['load_before']}; wrote {out}")
+    print(f"{'':10} {'ours /s':>9} {'ref /s':>9} {'median ratio':>13} {'max |diff|':>11}")
+    for kind, t in timings.items():
+        print(f"{kind:10} {t['ours_per_s']:9.4f} {t['reference_per_s']:9.4f} {t['median_speed_ratio']:13.3f} "
+              f"{t['max_abs_diff']:11.2e}")
+    print(f"load average {timings['image']['load_avg_per_batch'][0]} -> {timings['composed']['load_avg_per_batch'][-1]}; "
+          f"wrote {out}")
 
 
 if __name__ == "__main__":
