@@ -123,7 +123,12 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
     import torch
 
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError as exc:
+            if "mmap" not in str(exc):
+                raise
+            state = torch.load(path, map_location="cpu", weights_only=True)  # a pre-zip (legacy) file
     except Exception as exc:  # noqa: BLE001 - torch raises many types for a bad file
         raise ModelLoadError(f"cannot read Visualized BGE checkpoint {path}: {type(exc).__name__}: {exc}") from exc
     for key in ("state_dict", "model", "module"):

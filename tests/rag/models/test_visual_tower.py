@@ -73,3 +73,10 @@ def test_preprocess_resizes_the_short_side_and_crops_the_centre() -> None:
     assert np.allclose(out[:, 28, 28], white)
     gray = preprocess(Image.new("L", (20, 90), 0), 56)  # upscaled, grey to RGB
     assert np.allclose(gray[:, 0, 0], -np.asarray(CLIP_MEAN, np.float32) / np.asarray(CLIP_STD, np.float32))
+
+
+def test_legacy_pth_format_is_read(tmp_path) -> None:
+    from rag.models.visual_loading import read_checkpoint
+
+    torch.save({"visual_proj.bias": torch.ones(3)}, tmp_path / "old.pth", _use_new_zipfile_serialization=False)
+    assert torch.equal(read_checkpoint(tmp_path / "old.pth")["visual_proj.bias"], torch.ones(3))
