@@ -115,15 +115,28 @@ def test_bad_pdf_names_the_file() -> None:
         extract_images(b"%PDF-1.4 not really", name="broken.pdf")
 
 
-def test_items_embed_with_visualized_bge(items: list[Any], tmp_path: Path) -> None:
+def test_image_query_finds_its_picture(synthetic: tuple[bytes, list[Placed], Any], items: list[Any],
+                                       tmp_path: Path) -> None:
+    """Plumbing from PDF to vectors: the source picture as a query ("find pages like this seal")
+    ranks its own item first. The tiny model has random weights, so only near-duplicates are
+    expected to match; what is checked is that crops, boxes and vectors stay aligned."""
     import numpy as np
 
     from rag.models.visual_loading import load_visual_encoder
     from rag.models.visual_testing import build_tiny
+    from tests.ingest import image_pages as P
 
+    _, placed, _ = synthetic
     model = load_visual_encoder(build_tiny(tmp_path), device="cpu", dtype="float32")
-    vecs = model.encode_composed([it.image for it in items], [it.text for it in items])
-    assert vecs.shape == (len(items), model.dim) and np.isfinite(vecs).all()
+    composed = model.encode_composed([it.image for it in items], [it.text for it in items])
+    assert composed.shape == (len(items), model.dim) and np.isfinite(composed).all()
+    vectors = model.encode_images([it.image for it in items])
+    queries = {"seal": P.seal(), "signature": P.signature(), "chart": P.chart(), "scan": P.scan()}
+    sims = model.encode_images(list(queries.values())) @ vectors.T
+    for name, row in zip(queries, sims, strict=True):
+        want = next(p for p in placed if p.name == name)
+        top = items[int(np.argmax(row))]
+        assert (top.page, top.x0, top.top) == pytest.approx((want.page, *want.view_box()[:2]), abs=0.5), name
 
 
 @pytest.mark.slow
