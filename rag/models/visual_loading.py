@@ -78,7 +78,7 @@ def resolve_weights(weights: str | os.PathLike[str]) -> tuple[Path, Variant | No
             )
         return found[0], _variant_by_name(found[0].name)
     variant = _variant_by_name(name)
-    if variant is None or name.startswith(("/", ".", "~")):
+    if variant is None or name.startswith(("/", ".", "~")) or name.lower().endswith(".pth"):
         raise ModelLoadError(
             f"Visualized BGE checkpoint {path} does not exist; set {ENV_VAR} to a .pth file (e.g. "
             f"{VARIANTS[0].filename} from the Hub repo {HUB_REPO}), a folder holding one, or one of "

@@ -63,6 +63,8 @@ def test_missing_files_are_named(tmp_path: Path) -> None:
 
     with pytest.raises(ModelLoadError, match="does not exist"):
         load_visual_encoder(tmp_path / "nowhere" / "Visualized_m3.pth", device="cpu")
+    with pytest.raises(ModelLoadError, match="does not exist"):
+        load_visual_encoder("models/Visualized_m3.pth", device="cpu")  # a relative path, not a Hub id
     with pytest.raises(ModelLoadError, match=r"holds no \.pth file"):
         load_visual_encoder(tmp_path, device="cpu")
 
