@@ -48,7 +48,11 @@ _INSTALL = "install the 'visual' extra (pip install 'bge-contract-rag[visual]')"
 
 @dataclass
 class ImageItem:
-    """One picture on a page, ready to embed with Visualized BGE (image + ``text`` as composed input)."""
+    """One picture on a page, ready to embed with Visualized BGE.
+
+    ``model.encode_composed([it.image ...], [it.text ...])`` embeds items; an empty ``text`` gives
+    exactly the image-only embedding (the reference's image encoding is the composed one with "").
+    """
 
     page: int  # 1-based
     kind: str  # "image" (a picture on the page) or "page" (the whole rendered page)
