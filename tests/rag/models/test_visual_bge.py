@@ -72,9 +72,12 @@ def test_missing_files_are_named(tmp_path: Path) -> None:
 def test_hub_id_offline_names_the_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from rag.models.visual_loading import load_visual_encoder
 
+    import huggingface_hub.constants as hf_constants
+
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
-    with pytest.raises(ModelLoadError, match=r"Visualized_m3\.pth.*BAAI/bge-visualized"):
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    with pytest.raises(ModelLoadError, match=r"Visualized_m3\.pth from BAAI/bge-visualized is not in the local"):
         load_visual_encoder("BAAI/bge-visualized-m3", device="cpu")
 
 
