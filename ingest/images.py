@@ -33,6 +33,7 @@ from typing import Any
 
 from ingest.errors import ExtractionError
 from ingest.extract import page_to_view
+from ingest.ocr import MAX_PIXELS
 from rag.documents import Box, Document, TextLine
 
 DEFAULT_DPI = 150
@@ -43,6 +44,8 @@ REPEAT_PAGES = 3
 CAPTION_GAP_PT = 30.0
 CAPTION_LINES = 3
 PAGE_TEXT_CHARS = 2000
+#: More image objects than this on one page (a scan cut into tiles, a hostile file): one page item.
+MAX_BOXES = 2000
 _INSTALL = "install the 'visual' extra (pip install 'bge-contract-rag[visual]')"
 
 
@@ -265,12 +268,12 @@ def _page_items(page: Any, number: int, raw: Any, lines: list[TextLine], documen
     finally:
         textpage.close()
     covered = _coverage(boxes, width, height)
-    whole_page = not has_text_layer or covered >= page_coverage
+    whole_page = not has_text_layer or covered >= page_coverage or len(boxes) > MAX_BOXES
     regions = [(0.0, 0.0, width, height)] if whole_page else [
         b for b in _merge(boxes) if b[2] - b[0] >= min_side and b[3] - b[1] >= min_side]
     if not regions:
         return []
-    scale = dpi / 72
+    scale = min(dpi / 72, (MAX_PIXELS / area) ** 0.5)  # a poster-sized page must not exhaust memory
     render = page.render(scale=scale).to_pil().convert("RGB")
     out = []
     for box in regions:

@@ -192,3 +192,16 @@ def test_strips_merge_and_coverage_counts_overlaps_once() -> None:
     assert _merge([(0, 0, 5, 5), (4, 4, 9, 9), (8, 8, 12, 12)], gap=0) == [(0, 0, 12, 12)]
     half = [(0, 0, 306, 792), (0, 0, 306, 400)]
     assert _coverage(half, 612, 792) == pytest.approx(0.5, abs=0.01)
+
+
+def test_many_pictures_or_a_huge_page_stay_bounded(synthetic: tuple[bytes, list[Placed], Any],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import ingest.images as images
+
+    data, _, doc = synthetic
+    monkeypatch.setattr(images, "MAX_BOXES", 3)  # page 1 draws 4 images (logo, seal, signature, chart)
+    monkeypatch.setattr(images, "MAX_PIXELS", 100_000)
+    page1 = [it for it in images.extract_images(data, doc) if it.page == 1]
+    assert [it.kind for it in page1] == ["page"]
+    width, height = page1[0].image.size
+    assert width * height <= 101_000 and width == pytest.approx(height * 612 / 792, abs=2)
