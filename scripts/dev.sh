@@ -53,6 +53,15 @@ if [ "$what" = "test" ]; then
       echo "!! no root apt-get: the browser test will skip unless chromium is on PATH"
     fi
   fi
+  # The Visualized BGE parity test runs the reference in a child process with torchvision and timm
+  # from a folder of their own: PyPI's torchvision is a CUDA build that must not sit in .venv itself.
+  ref_site=.venv/visual-ref-site
+  if [ ! -d "$ref_site/timm" ]; then
+    echo "== installing the Visualized BGE reference's packages into $ref_site (parity test only)"
+    pip_q --no-deps --target "$ref_site" torchvision==0.28.0 timm==1.0.31 einops ftfy wcwidth \
+      || echo "!! could not install them: the Visualized BGE parity test will skip and say so"
+  fi
+  export RAG_VISUAL_REF_SITE="$PWD/$ref_site"
   echo "== running the test suite"
   exec python -m pytest "$@"
 fi
