@@ -33,10 +33,11 @@ from rag.store.collection import (
     delete_collection,
     list_collections,
     open_collection,
-    validate_name,
+    rename_collection,
 )
 from rag.store.errors import CollectionBusy, CollectionError, ModelMismatch
 from rag.store.model import IndexOptions, ModelInfo
+from rag.store.names import validate_name
 from rag.store.view import View
 from rag.store.writer import Writer
 
@@ -53,5 +54,6 @@ __all__ = [
     "delete_collection",
     "list_collections",
     "open_collection",
+    "rename_collection",
     "validate_name",
 ]
