@@ -193,3 +193,15 @@ def test_rename_keeps_documents_and_frees_the_old_name(data_dir, doc_factory):
         with pytest.raises(CollectionBusy):
             rename_collection(data_dir, "leases", "later", wait=False)
     assert sorted(list_collections(data_dir)) == ["leases", "my-contracts"]
+
+
+def test_engine_rename_collection(data_dir):
+    from rag.config import Settings
+    from rag.engine import Engine
+
+    create_collection(data_dir, "my-contracts", INFO)
+    engine = Engine(Settings(data_dir=data_dir))
+    engine.rename_collection("my-contracts", "leases")
+    assert engine.collections() == ["leases"]
+    with pytest.raises(CollectionError, match="no collection 'my-contracts'"):
+        engine.rename_collection("my-contracts", "other")
