@@ -57,6 +57,23 @@ def new_collection_form(rt: state.Runtime) -> None:
             st.rerun()
 
 
+def rename_form(rt: state.Runtime, name: str) -> None:
+    """Rename the current collection (e.g. the default one); everyone using this server sees the new name."""
+    with st.form(f"rename-{name}", clear_on_submit=True, border=False):
+        new = st.text_input("New name", placeholder="letters, digits, - _ . (up to 64)")
+        if st.form_submit_button("Rename") and new.strip() and new.strip() != name:
+            try:
+                rt.engine.rename_collection(name, new.strip())
+            except CollectionBusy:
+                st.error("Another session is changing this collection right now; try again in a moment.")
+                return
+            except CollectionError as exc:
+                st.error(ui.md_escape(str(exc)))
+                return
+            state.set_collection(new.strip())
+            st.rerun()
+
+
 def upload_section(rt: state.Runtime, name: str) -> None:
     limit_mb = min(rt.settings.max_file_mb, float(st.get_option("server.maxUploadSize")))
     counter = st.session_state.setdefault("uploads", 0)
@@ -160,6 +177,8 @@ try:
     sharing_section(rt, name)
 except CollectionError as exc:  # e.g. built with another embedding model
     st.error(ui.md_escape(f"Collection {name} cannot be used with the model loaded now: {exc}"))
+with st.expander("Rename this collection"):
+    rename_form(rt, name)
 with st.expander("Other collections"):
     new_collection_form(rt)
     if own_name(rt, state.SAMPLES_COLLECTION) not in state.collection_names(rt) and st.button(

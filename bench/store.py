@@ -133,6 +133,50 @@ def split_rows(rows: np.ndarray, values: np.ndarray, terms: np.ndarray, n: int) 
 
 
 # ---------------------------------------------------------------------- build
+def batch_inputs(synth: Synth, b: int, start: int, m: int, small: np.random.Generator) -> tuple:
+    """One commit's workload: the synthetic batch, its lexical and BM25 sparse dicts, the BM25
+    collection's 8-d vectors and the documents ``(Document, chunks, first row, end row)``."""
+    data = synth.batch(b, m)
+    lex_sparse = split_rows(data["rows"], data["weights"], data["terms"], m)
+    bm_sparse = split_rows(data["rows"], data["tf"], data["terms"], m)
+    dense8 = small.standard_normal((m, 8)).astype(np.float32)
+    docs = []
+    for d0 in range(0, m, CHUNKS_PER_DOC):
+        d1 = min(m, d0 + CHUNKS_PER_DOC)
+        texts = [synth.texts[i] for i in data["text_ids"][d0:d1].tolist()]
+        chunks, pos = [], 0
+        for t in texts:
+            chunks.append(Chunk(pos, pos + len(t), t, t))
+            pos += len(t) + 1
+        docs.append((Document(name=f"doc-{start + d0:08d}.txt", text="\n".join(texts)), chunks, d0, d1))
+    return data, lex_sparse, bm_sparse, dense8, docs
+
+
+def add_batch(lex, bm, data: dict, lex_sparse: list, bm_sparse: list, dense8: np.ndarray, docs: list,
+              start: int) -> tuple[float, float]:
+    """Commit one batch to each collection (whatever its backend); the seconds each took."""
+    t0 = time.perf_counter()
+    with lex.writer() as w:
+        for doc, chunks, d0, d1 in docs:
+            w.add_document(doc, chunks, data["dense"][d0:d1], lex_sparse[d0:d1], content_hash=f"h{start + d0}")
+    t_lex = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    with bm.writer() as w:
+        for doc, chunks, d0, d1 in docs:
+            w.add_document(doc, chunks, dense8[d0:d1], bm_sparse[d0:d1], content_hash=f"h{start + d0}")
+    return t_lex, time.perf_counter() - t0
+
+
+def compact_both(lex, bm) -> tuple[float, float]:
+    """Compact each collection; the seconds each took."""
+    t0 = time.perf_counter()
+    lex.compact()
+    t_lex = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    bm.compact()
+    return t_lex, time.perf_counter() - t0
+
+
 def build(args, synth: Synth, n: int, root: Path, queries: dict) -> dict:
     """Build both collections; returns timings and the exact dense top-100 of the queries."""
     from rag.store import IndexOptions, ModelInfo, create_collection
@@ -150,19 +194,7 @@ def build(args, synth: Synth, n: int, root: Path, queries: dict) -> dict:
     terms_per_chunk = []
     for b, start, m in batches(n, args.batch):
         t0 = time.perf_counter()
-        data = synth.batch(b, m)
-        lex_sparse = split_rows(data["rows"], data["weights"], data["terms"], m)
-        bm_sparse = split_rows(data["rows"], data["tf"], data["terms"], m)
-        dense8 = small.standard_normal((m, 8)).astype(np.float32)
-        docs = []
-        for d0 in range(0, m, CHUNKS_PER_DOC):
-            d1 = min(m, d0 + CHUNKS_PER_DOC)
-            texts = [synth.texts[i] for i in data["text_ids"][d0:d1].tolist()]
-            chunks, pos = [], 0
-            for t in texts:
-                chunks.append(Chunk(pos, pos + len(t), t, t))
-                pos += len(t) + 1
-            docs.append((Document(name=f"doc-{start + d0:08d}.txt", text="\n".join(texts)), chunks, d0, d1))
+        data, lex_sparse, bm_sparse, dense8, docs = batch_inputs(synth, b, start, m, small)
         # exact dense top-100 of the queries, for recall (chunk ids are assigned in order from 1)
         scores = queries["dense"] @ data["dense"].T
         ids = np.arange(next_id, next_id + m)
@@ -175,23 +207,11 @@ def build(args, synth: Synth, n: int, root: Path, queries: dict) -> dict:
         terms_per_chunk.append(np.bincount(data["rows"], minlength=m))
         t_gen += time.perf_counter() - t0
 
-        t0 = time.perf_counter()
-        with lex.writer() as w:
-            for doc, chunks, d0, d1 in docs:
-                w.add_document(doc, chunks, data["dense"][d0:d1], lex_sparse[d0:d1], content_hash=f"h{start + d0}")
-        t_lex += time.perf_counter() - t0
-        t0 = time.perf_counter()
-        with bm.writer() as w:
-            for doc, chunks, d0, d1 in docs:
-                w.add_document(doc, chunks, dense8[d0:d1], bm_sparse[d0:d1], content_hash=f"h{start + d0}")
-        t_bm += time.perf_counter() - t0
+        dt_lex, dt_bm = add_batch(lex, bm, data, lex_sparse, bm_sparse, dense8, docs, start)
+        t_lex += dt_lex
+        t_bm += dt_bm
         print(f"  built {start + m:>9,} / {n:,} chunks", flush=True)
-    t0 = time.perf_counter()
-    lex.compact()
-    t_lex_compact = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    bm.compact()
-    t_bm_compact = time.perf_counter() - t0
+    t_lex_compact, t_bm_compact = compact_both(lex, bm)
     tpc = np.concatenate(terms_per_chunk)
     return {
         "generate_s": round(t_gen, 2),
@@ -385,35 +405,67 @@ def common_args(p: argparse.ArgumentParser) -> None:
                    help="FAISS thread counts to time queries with")
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    common_args(p)
-    p.add_argument("--sizes", default="10k,100k", help="comma-separated chunk counts, e.g. 10k,100k,1m")
+def run_args(p: argparse.ArgumentParser, workdir: Path) -> None:
+    """Index settings, the work folder and the query child's arguments (also bench/store_milvus.py's)."""
     p.add_argument("--dense-index", default="ivf", choices=["flat", "hnsw", "ivf"])
     p.add_argument("--approx-min-rows", type=int, default=50_000)
     p.add_argument("--nprobe", type=int, default=32)
     p.add_argument("--ef-search", type=int, default=128)
-    p.add_argument("--workdir", type=Path, default=Path("/tmp/store-bench"))
+    p.add_argument("--workdir", type=Path, default=workdir)
     p.add_argument("--keep", action="store_true", help="keep the built collections")
     p.add_argument("--child", choices=["query"], help=argparse.SUPPRESS)
     p.add_argument("--root", help=argparse.SUPPRESS)
     p.add_argument("--gt", help=argparse.SUPPRESS)
     p.add_argument("--n", type=int, help=argparse.SUPPRESS)
+
+
+def results_file(prefix: str, info: dict) -> tuple[Path, dict]:
+    """``bench/results/<prefix>-<machine>.json`` and what it holds already (sizes not re-run are kept)."""
+    out_path = REPO / "bench" / "results" / f"{prefix}-{re.sub(r'[^A-Za-z0-9_.-]', '_', info['machine'])}.json"
+    results = json.loads(out_path.read_text()) if out_path.exists() else {}
+    results.setdefault("sizes", {})
+    return out_path, results
+
+
+def save(out_path: Path, results: dict, remove: Path | None) -> None:
+    """Write the results so far (one size at a time), then remove the built collections if asked."""
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(json.dumps(results, indent=1))
+    if remove is not None:
+        shutil.rmtree(remove)
+
+
+def workload_config(args: argparse.Namespace) -> dict:
+    """The settings a result was measured with (recorded beside it)."""
+    return {"dense_index": args.dense_index, "approx_min_rows": args.approx_min_rows, "nprobe": args.nprobe,
+            "ef_search": args.ef_search, "batch": args.batch, "dim": args.dim, "vocab": args.vocab,
+            "draws": args.draws, "zipf": args.zipf, "query_draws": QUERY_DRAWS, "clusters": args.clusters,
+            "queries": args.queries, "threads": args.threads}
+
+
+def child_args(args: argparse.Namespace) -> list[str]:
+    """The workload arguments a query child process needs to regenerate the same queries."""
+    return ["--dim", str(args.dim), "--vocab", str(args.vocab), "--draws", str(args.draws), "--zipf", str(args.zipf),
+            "--clusters", str(args.clusters), "--seed", str(args.seed), "--batch", str(args.batch),
+            "--queries", str(args.queries), "--warmup", str(args.warmup), "--threads", str(args.threads),
+            "--thread-list", ",".join(map(str, args.thread_list))]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    common_args(p)
+    p.add_argument("--sizes", default="10k,100k", help="comma-separated chunk counts, e.g. 10k,100k,1m")
+    run_args(p, Path("/tmp/store-bench"))
     args = p.parse_args()
     if args.child == "query":
         return child_query(args)
 
     info = machine_info()
-    out_path = REPO / "bench" / "results" / f"store-{re.sub(r'[^A-Za-z0-9_.-]', '_', info['machine'])}.json"
-    results = json.loads(out_path.read_text()) if out_path.exists() else {}
+    out_path, results = results_file("store", info)
     results.update({"machine": info, "versions": versions()})
-    results.setdefault("sizes", {})
     synth = Synth(args)
     queries = synth.queries(args.queries)
-    shared = ["--dim", str(args.dim), "--vocab", str(args.vocab), "--draws", str(args.draws), "--zipf", str(args.zipf),
-              "--clusters", str(args.clusters), "--seed", str(args.seed), "--batch", str(args.batch),
-              "--queries", str(args.queries), "--warmup", str(args.warmup), "--threads", str(args.threads),
-              "--thread-list", ",".join(map(str, args.thread_list))]
+    shared = child_args(args)
     for n in [parse_size(s) for s in args.sizes.split(",")]:
         root = args.workdir / f"n{n}"
         if root.exists():
@@ -427,16 +479,10 @@ def main() -> None:
         coll = run_child("query", args, shared + ["--root", str(root), "--gt", str(gt_path), "--n", str(n)])
         results["sizes"][str(n)] = {
             "chunks": n,
-            "config": {"dense_index": args.dense_index, "approx_min_rows": args.approx_min_rows, "nprobe": args.nprobe,
-                       "ef_search": args.ef_search, "batch": args.batch, "dim": args.dim, "vocab": args.vocab,
-                       "draws": args.draws, "zipf": args.zipf, "query_draws": QUERY_DRAWS, "clusters": args.clusters,
-                       "queries": args.queries, "threads": args.threads, "thread_list": args.thread_list},
+            "config": {**workload_config(args), "thread_list": args.thread_list},
             "build": built, "query": coll,
         }
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        out_path.write_text(json.dumps(results, indent=1))
-        if not args.keep:
-            shutil.rmtree(root)
+        save(out_path, results, None if args.keep else root)
     print_table(results)
     print(f"wrote {out_path}")
 
@@ -464,12 +510,17 @@ def print_table(results: dict) -> None:
             "reader RSS anon/file MiB", "dense p50/p95", "recall@100", "lexical p50/p95", "bm25 p50/p95",
             "bm25s retrieve p50/p95", "bm25s core p50/p95", "dense+lexical p50/p95",
             "side by side p50/p95"]
+    aligned(head, rows, "latencies in ms per single query (store and bm25s interleaved query by query); sizes "
+            "and memory in MiB; RSS file = page cache of the memory-mapped parts")
+
+
+def aligned(head: list[str], rows: list[list[str]], note: str) -> None:
+    """A plain-text table with aligned columns, then a note on its units."""
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
     print("  ".join(h.ljust(w) for h, w in zip(head, widths)))
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
-    print("latencies in ms per single query (store and bm25s interleaved query by query); sizes and memory in MiB;"
-          " RSS file = page cache of the memory-mapped parts")
+    print(note)
 
 
 if __name__ == "__main__":

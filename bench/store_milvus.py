@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -42,7 +41,6 @@ sys.path.insert(0, str(REPO / "bench"))
 import numpy as np  # noqa: E402
 import store as store_bench  # noqa: E402  bench/store.py: the workload and its FAISS build
 
-from rag.documents import Chunk, Document  # noqa: E402
 from rag.eval.machine import package_versions  # noqa: E402
 
 K = 100
@@ -81,36 +79,12 @@ def build_milvus(args, synth, n: int, root: Path) -> dict:
     small = np.random.default_rng(args.seed + 7)  # bench/store.py's 8-d vectors of the bm25 collection
     t_lex = t_bm = 0.0
     for b, start, m in store_bench.batches(n, args.batch):
-        data = synth.batch(b, m)
-        lex_sparse = store_bench.split_rows(data["rows"], data["weights"], data["terms"], m)
-        bm_sparse = store_bench.split_rows(data["rows"], data["tf"], data["terms"], m)
-        dense8 = small.standard_normal((m, 8)).astype(np.float32)
-        docs = []
-        for d0 in range(0, m, store_bench.CHUNKS_PER_DOC):
-            d1 = min(m, d0 + store_bench.CHUNKS_PER_DOC)
-            texts = [synth.texts[i] for i in data["text_ids"][d0:d1].tolist()]
-            chunks, pos = [], 0
-            for t in texts:
-                chunks.append(Chunk(pos, pos + len(t), t, t))
-                pos += len(t) + 1
-            docs.append((Document(name=f"doc-{start + d0:08d}.txt", text="\n".join(texts)), chunks, d0, d1))
-        t0 = time.perf_counter()
-        with lex.writer() as w:
-            for doc, chunks, d0, d1 in docs:
-                w.add_document(doc, chunks, data["dense"][d0:d1], lex_sparse[d0:d1], content_hash=f"h{start + d0}")
-        t_lex += time.perf_counter() - t0
-        t0 = time.perf_counter()
-        with bm.writer() as w:
-            for doc, chunks, d0, d1 in docs:
-                w.add_document(doc, chunks, dense8[d0:d1], bm_sparse[d0:d1], content_hash=f"h{start + d0}")
-        t_bm += time.perf_counter() - t0
+        data, lex_sparse, bm_sparse, dense8, docs = store_bench.batch_inputs(synth, b, start, m, small)
+        dt_lex, dt_bm = store_bench.add_batch(lex, bm, data, lex_sparse, bm_sparse, dense8, docs, start)
+        t_lex += dt_lex
+        t_bm += dt_bm
         print(f"  milvus lite: {start + m:>9,} / {n:,} chunks", flush=True)
-    t0 = time.perf_counter()
-    lex.compact()
-    t_lex_compact = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    bm.compact()
-    t_bm_compact = time.perf_counter() - t0
+    t_lex_compact, t_bm_compact = store_bench.compact_both(lex, bm)
     close_backend(backend)
     return {"create_s": round(t_create, 2), "lexical_add_commit_s": round(t_lex, 2),
             "lexical_compact_s": round(t_lex_compact, 2), "bm25_add_commit_s": round(t_bm, 2),
@@ -215,30 +189,17 @@ def main() -> None:
     # one thread: on a shared 2-core machine FAISS with 2 OpenMP threads is many times slower (see store-vm.json)
     p.set_defaults(batch=5000, queries=20, warmup=3, threads=1)
     p.add_argument("--sizes", default="10k,100k", help="comma-separated chunk counts, e.g. 10k,100k")
-    p.add_argument("--dense-index", default="ivf", choices=["flat", "hnsw", "ivf"])
-    p.add_argument("--approx-min-rows", type=int, default=50_000)
-    p.add_argument("--nprobe", type=int, default=32)
-    p.add_argument("--ef-search", type=int, default=128)
-    p.add_argument("--workdir", type=Path, default=Path("/tmp/store-milvus-bench"))
-    p.add_argument("--keep", action="store_true", help="keep the built collections")
-    p.add_argument("--child", choices=["query"], help=argparse.SUPPRESS)
-    p.add_argument("--root", help=argparse.SUPPRESS)
-    p.add_argument("--gt", help=argparse.SUPPRESS)
-    p.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    store_bench.run_args(p, Path("/tmp/store-milvus-bench"))
     args = p.parse_args()
     if args.child == "query":
         return child_query(args)
 
     info = store_bench.machine_info()
-    out_path = REPO / "bench" / "results" / f"store-milvus-{re.sub(r'[^A-Za-z0-9_.-]', '_', info['machine'])}.json"
-    results = json.loads(out_path.read_text()) if out_path.exists() else {}
+    out_path, results = store_bench.results_file("store-milvus", info)
     results.update({"machine": info, "versions": versions(), "reference": "FAISS backend, bench/store.py's build"})
-    results.setdefault("sizes", {})
     synth = store_bench.Synth(args)
     queries = synth.queries(args.queries)
-    shared = ["--dim", str(args.dim), "--vocab", str(args.vocab), "--draws", str(args.draws), "--zipf", str(args.zipf),
-              "--clusters", str(args.clusters), "--seed", str(args.seed), "--batch", str(args.batch),
-              "--queries", str(args.queries), "--warmup", str(args.warmup), "--threads", str(args.threads)]
+    shared = store_bench.child_args(args)
     for n in [store_bench.parse_size(s) for s in args.sizes.split(",")]:
         root = args.workdir / f"n{n}"
         if root.exists():
@@ -254,18 +215,11 @@ def main() -> None:
         query = run_child(args, shared + ["--root", str(root), "--gt", str(gt_path), "--n", str(n)])
         results["sizes"][str(n)] = {
             "chunks": n,
-            "config": {"dense_index": args.dense_index, "approx_min_rows": args.approx_min_rows, "nprobe": args.nprobe,
-                       "ef_search": args.ef_search, "batch": args.batch, "dim": args.dim, "vocab": args.vocab,
-                       "draws": args.draws, "zipf": args.zipf, "query_draws": store_bench.QUERY_DRAWS,
-                       "clusters": args.clusters, "queries": args.queries, "threads": args.threads,
-                       "milvus_dense_index": milvus_dense_index(args, n),
+            "config": {**store_bench.workload_config(args), "milvus_dense_index": milvus_dense_index(args, n),
                        "milvus_ivf_nlist": milvus_options(args, n).ivf_nlist},
             "build": {"faiss": faiss_build, "milvus_lite": milvus_build}, "query": query,
         }
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        out_path.write_text(json.dumps(results, indent=1))
-        if not args.keep:
-            shutil.rmtree(root)
+        store_bench.save(out_path, results, None if args.keep else root)
     print_table(results)
     print(f"wrote {out_path}")
 
@@ -291,12 +245,8 @@ def print_table(results: dict) -> None:
                          cell("dense"), str(q["dense_recall_at_100"]["faiss" if key == "faiss" else "milvus_lite"]),
                          cell("sparse_lexical"), cell("sparse_bm25"), cell("dense_plus_sparse"),
                          "" if key == "faiss" else f"{ov['dense']}/{ov['sparse_lexical']}/{ov['sparse_bm25']}"])
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]
-    print("  ".join(h.ljust(w) for h, w in zip(head, widths)))
-    for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)))
-    print("latencies in ms per single query, the two backends interleaved query by query; build = lexical "
-          "collection (1024-d) add+commit and compact seconds")
+    store_bench.aligned(head, rows, "latencies in ms per single query, the two backends interleaved query by "
+                        "query; build = lexical collection (1024-d) add+commit and compact seconds")
 
 
 if __name__ == "__main__":

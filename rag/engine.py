@@ -99,7 +99,7 @@ class Engine:
 
     def _all_collections(self) -> list[str]:
         if self.backend.is_milvus:
-            from rag.store.milvus import list_milvus_collections
+            from rag.store.milvus_collections import list_milvus_collections
 
             return list_milvus_collections(self.backend, self.data_dir)
         from rag.store import list_collections
@@ -143,7 +143,7 @@ class Engine:
         from rag.store import CollectionError, create_collection, open_collection
 
         if self.backend.is_milvus:
-            from rag.store.milvus import open_backend_collection
+            from rag.store.backends import open_backend_collection
 
             col = open_backend_collection(self.backend, name, data_dir=self.data_dir, create=create,
                                           info=self.model_info(colbert) if create else None)
@@ -193,7 +193,7 @@ class Engine:
         with self._lock:
             self.forget(name)
             if self.backend.is_milvus:
-                from rag.store.milvus import delete_milvus_collection
+                from rag.store.milvus_collections import delete_milvus_collection
 
                 delete_milvus_collection(self.backend, name, self.data_dir, wait=True, timeout=60)
             else:
@@ -209,6 +209,20 @@ class Engine:
                 w.delete_document(doc_id)
         self.access.record("delete-documents", name, ", ".join(f"#{i}" for i in ids))
         return len(ids)
+
+    def rename_collection(self, name: str, new_name: str) -> None:
+        """Rename a collection (waits up to a minute for a running batch); ``CollectionError`` if
+        ``new_name`` is taken or invalid. Other processes must reopen it under the new name."""
+        from rag.store import rename_collection
+
+        with self._lock:
+            self.forget(name)
+            if self.backend.is_milvus:
+                from rag.store.milvus_collections import rename_milvus_collection
+
+                rename_milvus_collection(self.backend, name, new_name, self.data_dir, wait=True, timeout=60)
+            else:
+                rename_collection(self.data_dir, name, new_name, wait=True, timeout=60)
 
     def ingest(self, sources: Iterable[Any], collection: str, *, create: bool = True,
                colbert: bool = False, on_file: Callable[[int, int, str], None] | None = None,

@@ -1,22 +1,20 @@
-"""Collections: durable, incremental knowledge bases (catalog + dense + sparse + ColBERT parts).
+"""Collections: durable, incremental knowledge bases (a catalog plus a vector store).
 
-A collection is a folder (see :mod:`rag.store.collection`) holding
+A collection (:mod:`rag.store.collection`) is
 
-* a SQLite catalog (:mod:`rag.store.catalog`): documents, chunks, clause trees,
-  defined terms, the model the collection was built with, and the generations;
-* immutable *segments* (:mod:`rag.store.segment`), each holding the FAISS dense
-  index (:mod:`rag.store.dense`), the term-major sparse postings
-  (:mod:`rag.store.sparse`) and optionally float16 ColBERT vectors of a run of
-  chunks, merged log-structured style (:mod:`rag.store.merge`).
+* a SQLite catalog (:mod:`rag.store.catalog`): documents, chunks, clause trees, defined terms,
+  the model the collection was built with, and the generations: the source of truth;
+* a vector store behind one small interface (:mod:`rag.store.vectors`): immutable FAISS +
+  inverted-map segments in the collection folder (:mod:`rag.store.faiss_vectors`), or a Milvus
+  collection (:mod:`rag.store.milvus_vectors`, opened through :mod:`rag.store.milvus`).
 
-Writes are batches (:mod:`rag.store.writer`): new files are written and renamed
-first, then one SQLite transaction records the batch's rows and the new
-generation's manifest, so ``kill -9`` at any moment leaves the last committed
-generation intact. Readers take :class:`View` snapshots of a generation
-(:mod:`rag.store.view`) that stay consistent while writers commit; old
-generations are collected once no reader leases them (:mod:`rag.store.locks`,
-:mod:`rag.store.cleanup`). The store knows nothing of models: it keeps what it
-is given. FAISS is imported on first use.
+Writes are batches (:mod:`rag.store.writer`): the vector store writes first, then one catalog
+transaction records the batch's rows and the new generation's manifest, so ``kill -9`` at any
+moment leaves the last committed generation intact. Readers take :class:`View` snapshots of a
+generation (:mod:`rag.store.view`) that stay consistent while writers commit; old generations
+are collected once no reader leases them (:mod:`rag.store.locks`, :mod:`rag.store.cleanup`). The
+store knows nothing of models: it keeps what it is given. FAISS and pymilvus are imported on
+first use.
 
 Usage::
 
@@ -33,10 +31,11 @@ from rag.store.collection import (
     delete_collection,
     list_collections,
     open_collection,
-    validate_name,
+    rename_collection,
 )
 from rag.store.errors import CollectionBusy, CollectionError, ModelMismatch
 from rag.store.model import IndexOptions, ModelInfo
+from rag.store.names import validate_name
 from rag.store.view import View
 from rag.store.writer import Writer
 
@@ -53,5 +52,6 @@ __all__ = [
     "delete_collection",
     "list_collections",
     "open_collection",
+    "rename_collection",
     "validate_name",
 ]

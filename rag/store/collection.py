@@ -1,76 +1,80 @@
-"""Collections: named folders under a data directory, each one knowledge base.
+"""Collections: one catalog plus one vector store, read through views and written in batches.
 
-::
+A FAISS collection is a folder under the data directory::
 
     <data_dir>/<name>/
         catalog.sqlite (+ -wal, -shm)   documents, chunks, clauses, terms, generations (rag.store.catalog)
-        parts/seg-XXXXXXXX/             immutable segments: dense, sparse, ColBERT (rag.store.segment)
+        parts/seg-XXXXXXXX/             immutable segments: dense, sparse, ColBERT (rag.store.faiss_vectors)
         sources/<sha256>.bin            stored copies of the original files, for display
         locks/gen-N.lock                reader leases on generations (rag.store.locks)
         write.lock                      the single writer's lock
 
-A :class:`Collection` object is cheap, thread-safe and meant to be shared (the
-Streamlit app keeps one per collection for all browser sessions): it caches the
-loaded segments and generations weakly, so all views of a generation share one
-copy of its memory maps.
+A Milvus collection has the same folder without ``parts/`` (its catalog is
+``milvus-catalog.sqlite``) and keeps its vectors in Milvus (:mod:`rag.store.milvus`). The
+folder's name is the collection's name.
+
+A :class:`Collection` object is cheap, thread-safe and meant to be shared (the Streamlit app
+keeps one per collection for all browser sessions): it caches loaded generations weakly, so all
+views of a generation share one copy of its search structures.
 """
 
 from __future__ import annotations
 
 import os
-import re
-import shutil
 import sqlite3
 import threading
-import uuid
 import weakref
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-
-from rag.store.catalog import connect, current_generation, init_catalog, manifest_of, timestamp
-from rag.store.catalog_access import CatalogConnections, read_header
+from rag.store.catalog import current_generation, manifest_of, timestamp
+from rag.store.catalog_access import CatalogConnections, CatalogHeader, read_header
 from rag.store.errors import CollectionError
-from rag.store.fsutil import fsync_path, remove_path
-from rag.store.locks import WriteLock, lease_generation, release_lease
+from rag.store.faiss_vectors import FaissVectors
+from rag.store.folders import list_folders, new_folder, remove_retired, rename_folder, retire_folder, write_catalog
+from rag.store.locks import lease_generation, release_lease
 from rag.store.model import IndexOptions, ModelInfo, check_model
-from rag.store.segment import Segment, read_deletions
-from rag.store.snapshot import Snapshot
+from rag.store.names import is_name, validate_name
 from rag.store.view import View
 from rag.store.writer import Writer
 
 CATALOG = "catalog.sqlite"
-_NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+__all__ = ["CATALOG", "Collection", "create_collection", "delete_collection", "list_collections",
+           "open_collection", "rename_collection", "validate_name"]
 
 
-def validate_name(name: str) -> str:
-    """A collection name: 1-64 of ``[A-Za-z0-9_.-]``, not starting with a dot (no ``..``, no hidden folders)."""
-    if not isinstance(name, str) or not _NAME_RE.fullmatch(name) or name.startswith("."):
-        raise CollectionError(
-            f"invalid collection name {name!r}: use 1-64 letters, digits, '_', '-' or '.', not starting with '.'"
-        )
-    return name
+def _faiss_store(header: CatalogHeader, path: Path, name: str, reader: Callable[[], sqlite3.Connection]) -> Any:
+    return FaissVectors(path, name, header.info, header.options)
 
 
 class Collection:
-    """One collection folder; open with :meth:`open` or :func:`open_collection`."""
+    """One collection folder; open with :meth:`open` or :func:`open_collection`.
 
-    def __init__(self, path: Path) -> None:
+    ``catalog`` is the catalog file's name in the folder and ``store(header, path, name, reader)``
+    makes the vector store (``reader()`` gives this thread's catalog connection) (FAISS segments by default; :class:`~rag.store.milvus.MilvusCollection`
+    passes Milvus).
+    """
+
+    def __init__(self, path: Path, catalog: str = CATALOG,
+                 store: Callable[..., Any] = _faiss_store) -> None:
         self.path = Path(path).resolve()
-        self.catalog_path = self.path / CATALOG
+        self.catalog_path = self.path / catalog
         if not self.catalog_path.is_file():
-            raise CollectionError(f"{self.path} is not a collection (no {CATALOG})")
+            raise CollectionError(f"{self.path} is not a collection (no {catalog})")
         header = read_header(self.catalog_path)
-        self.name: str = header.name
+        self.name: str = self.path.name if is_name(self.path.name) else header.name
         self.info = header.info
         self.options = header.options
-        self.parts_dir = self.path / "parts"
+        self.meta = header.meta
         self.sources_dir = self.path / "sources"
         self.locks_dir = self.path / "locks"
         self._lock = threading.Lock()
         self._catalog = CatalogConnections(self.catalog_path, self.options.durable)
-        self._segments: weakref.WeakValueDictionary[str, Segment] = weakref.WeakValueDictionary()
-        self._snapshots: weakref.WeakValueDictionary[int, Snapshot] = weakref.WeakValueDictionary()
+        self.vectors = store(header, self.path, self.name, self._conn)
+        self._snapshots: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+        self._latest: Any = None  # the current generation, kept loaded when the store asks for it
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> Collection:
@@ -78,7 +82,12 @@ class Collection:
         return cls(Path(path))
 
     def __repr__(self) -> str:
-        return f"Collection({self.name!r}, {self.info.describe()}, path={str(self.path)!r})"
+        return f"{type(self).__name__}({self.name!r}, {self.info.describe()}, path={str(self.path)!r})"
+
+    @property
+    def parts_dir(self) -> Path:
+        """The segment folders (FAISS collections only)."""
+        return self.vectors.parts_dir
 
     def check_model(self, info: ModelInfo) -> None:
         """Raise :class:`ModelMismatch` unless ``info`` embeds like this collection's model."""
@@ -90,7 +99,7 @@ class Collection:
         return Writer(self, wait=wait, timeout=timeout)
 
     def compact(self, wait: bool = True, timeout: float | None = None) -> int:
-        """Merge all segments into one (drops deleted rows, builds the approximate index if due)."""
+        """Merge all segments into one (FAISS) or re-normalise BM25 weights and compact (Milvus)."""
         with self.writer(wait=wait, timeout=timeout) as w:
             w.compact()
         return self.current_generation()
@@ -107,6 +116,8 @@ class Collection:
         """The current (last committed) generation."""
         return current_generation(self._conn())
 
+    generation = current_generation
+
     def view(self) -> View:
         """A consistent read-only view of the current generation."""
         for _ in range(100):
@@ -114,14 +125,17 @@ class Collection:
             gen = current_generation(conn)
             with self._lock:
                 snap = self._snapshots.get(gen)
+            if snap is None:
+                snap = self._load_snapshot(gen, conn)
             if snap is not None:
-                return View(self, snap)
-            snap = self._load_snapshot(gen, conn)
-            if snap is not None:
+                if self.vectors.keeps_current:
+                    with self._lock:
+                        if self._latest is None or self._latest.gen <= snap.gen:
+                            self._latest = snap
                 return View(self, snap)
         raise CollectionError(f"collection {self.name!r}: could not open a generation (writers too busy?)")
 
-    def _snapshot_at(self, gen: int, conn: sqlite3.Connection) -> Snapshot:
+    def _snapshot_at(self, gen: int, conn: sqlite3.Connection) -> Any:
         """The snapshot of ``gen``, which must exist (the writer's base generation)."""
         with self._lock:
             snap = self._snapshots.get(gen)
@@ -131,7 +145,7 @@ class Collection:
             raise CollectionError(f"collection {self.name!r}: generation {gen} has no manifest")
         return snap
 
-    def _load_snapshot(self, gen: int, conn: sqlite3.Connection) -> Snapshot | None:
+    def _load_snapshot(self, gen: int, conn: sqlite3.Connection) -> Any:
         """Lease ``gen`` and load it; ``None`` if it was collected in the meantime."""
         fd = lease_generation(self.locks_dir, gen)
         try:
@@ -139,21 +153,10 @@ class Collection:
             if manifest is None:
                 release_lease(fd)
                 return None
-            segments, deleted = [], []
-            for entry in manifest["segments"]:
-                seg = self._segment(entry["name"])
-                segments.append(seg)
-                if entry.get("del"):
-                    deleted.append(read_deletions(seg.path / entry["del"]))
-                else:
-                    deleted.append(np.zeros(0, dtype=np.int64))
-        except FileNotFoundError as exc:
-            release_lease(fd)
-            raise CollectionError(f"collection {self.name!r} generation {gen} is missing a file: {exc}") from exc
+            snap = self.vectors.load(conn, gen, manifest, fd)
         except BaseException:
             release_lease(fd)
             raise
-        snap = Snapshot(self.name, gen, manifest, self.info, self.options, segments, deleted, fd)
         with self._lock:
             existing = self._snapshots.get(gen)
             if existing is not None:
@@ -161,18 +164,30 @@ class Collection:
             self._snapshots[gen] = snap
         return snap
 
-    def _segment(self, name: str) -> Segment:
+    def _forget_current(self) -> None:
+        """Forget the kept current snapshot (after a commit, so clean-up can collect its generation)."""
         with self._lock:
-            seg = self._segments.get(name)
-        if seg is None:
-            seg = Segment(self.parts_dir / name)
-            with self._lock:
-                seg = self._segments.setdefault(name, seg)
-        return seg
+            self._latest = None
 
     def close(self) -> None:
         """Close this object's catalog connections (views of it must not be used afterwards)."""
+        self._forget_current()
         self._catalog.close()
+
+
+def record_name(catalog: Path) -> Callable[[Path], None]:
+    """After a rename: note the folder's new name in the catalog's ``meta`` (informative)."""
+
+    def record(new_path: Path) -> None:
+        from rag.store.catalog import connect
+
+        conn = connect(new_path / catalog.name)
+        try:
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'name'", (new_path.name,))
+        finally:
+            conn.close()
+
+    return record
 
 
 # ---------------------------------------------------------------------- data directory
@@ -182,42 +197,12 @@ def create_collection(
     """Create collection ``name`` under ``data_dir``; ``CollectionError`` if it exists."""
     validate_name(name)
     data_dir = Path(data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
     final = data_dir / name
-    if final.exists():
-        raise CollectionError(f"collection {name!r} already exists in {data_dir}")
-    tmp = data_dir / f".{name}.creating-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
-        for sub in ("parts", "sources", "locks"):
-            (tmp / sub).mkdir()
-        conn = connect(tmp / CATALOG)
-        try:
-            init_catalog(
-                conn,
-                {
-                    "name": name,
-                    "model": info.to_json(),
-                    "options": (options or IndexOptions()).to_json(),
-                    "created_at": timestamp(),
-                },
-            )
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            conn.close()
-        fsync_path(tmp)
-        if final.exists():
-            raise CollectionError(f"collection {name!r} already exists in {data_dir}")
-        os.rename(tmp, final)
-        fsync_path(data_dir)
-    except OSError as exc:
-        remove_path(tmp)
-        if final.exists():
-            raise CollectionError(f"collection {name!r} already exists in {data_dir}") from exc
-        raise
-    except BaseException:
-        remove_path(tmp)
-        raise
+    values = {"name": name, "model": info.to_json(), "options": (options or IndexOptions()).to_json(),
+              "created_at": timestamp()}
+    with new_folder(final, f"collection {name!r} already exists in {data_dir}") as tmp:
+        (tmp / "parts").mkdir()
+        write_catalog(tmp / CATALOG, values)
     return Collection(final)
 
 
@@ -232,27 +217,28 @@ def open_collection(data_dir: str | os.PathLike[str], name: str) -> Collection:
 
 def list_collections(data_dir: str | os.PathLike[str]) -> list[str]:
     """Names of the collections under ``data_dir`` (sorted; empty if the folder does not exist)."""
-    data_dir = Path(data_dir)
-    if not data_dir.is_dir():
-        return []
-    return sorted(
-        p.name for p in data_dir.iterdir() if _NAME_RE.fullmatch(p.name) and not p.name.startswith(".") and (p / CATALOG).is_file()
-    )
+    return list_folders(Path(data_dir), CATALOG)
 
 
 def delete_collection(data_dir: str | os.PathLike[str], name: str, wait: bool = False, timeout: float | None = None) -> None:
     """Delete collection ``name`` (waits for, or refuses with ``CollectionBusy`` during, a write)."""
     validate_name(name)
-    data_dir = Path(data_dir)
-    path = data_dir / name
+    path = Path(data_dir) / name
     if not (path / CATALOG).is_file():
         raise CollectionError(f"no collection {name!r} in {data_dir}")
-    lock = WriteLock(path / "write.lock", name)
-    lock.acquire(wait=wait, timeout=timeout)
-    trash = data_dir / f".{name}.deleting-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    try:
-        os.rename(path, trash)  # the name disappears at once; the files go after
-    finally:
-        lock.release()
-    fsync_path(data_dir)
-    shutil.rmtree(trash, ignore_errors=True)
+    remove_retired(retire_folder(path, name, wait, timeout))
+
+
+def rename_collection(data_dir: str | os.PathLike[str], name: str, new_name: str, wait: bool = True,
+                      timeout: float | None = None) -> Collection:
+    """Rename collection ``name`` to ``new_name`` (waits for a running batch); the renamed collection.
+
+    Objects opened under the old name must be reopened (their folder moved).
+    """
+    validate_name(name)
+    validate_name(new_name)
+    path = Path(data_dir) / name
+    if not (path / CATALOG).is_file():
+        raise CollectionError(f"no collection {name!r} in {data_dir}")
+    rename_folder(path, path.parent / new_name, name, record_name(path / CATALOG), wait, timeout)
+    return Collection(path.parent / new_name)

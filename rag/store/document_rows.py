@@ -1,4 +1,4 @@
-"""One added document, as both writers (folder and Milvus) take it in.
+"""One added document, as the writer takes it in whichever store keeps the vectors.
 
 Before anything is buffered, the document's arrays are checked against the collection (shapes,
 finite values, no zero vector, chunk text equal to its span of the document) so a bad batch
@@ -15,19 +15,13 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from rag.documents import Chunk, Clause, DefinedTerm, Document
 from rag.store import sparse as sparse_mod
 from rag.store.catalog import encode_lines, timestamp
 from rag.store.fsutil import write_bytes_atomic
-from rag.store.model import ModelInfo
-
-if TYPE_CHECKING:
-    from rag.store.collection import Collection
-    from rag.store.milvus import MilvusCollection
+from rag.store.model import IndexOptions, ModelInfo
 
 FLOAT16_MAX = float(np.finfo(np.float16).max)
 
@@ -159,8 +153,11 @@ def insert_document(
 
 
 def record_document(
-    collection: Collection | MilvusCollection,
     conn: sqlite3.Connection,
+    collection: str,
+    info: ModelInfo,
+    options: IndexOptions,
+    sources_dir: Path,
     generation: int,
     first_chunk_id: int,
     document: Document,
@@ -176,9 +173,8 @@ def record_document(
     """What a writer's ``add_document`` does before its vectors go anywhere: check everything, keep
     the source file, insert the catalog rows. Returns the checked vectors, the document id and its
     chunk ids."""
-    checked = check_document(collection.name, collection.info, document, chunks, dense, sparse, colbert,
-                             content_hash)
-    source_file = store_source(collection.sources_dir, source, collection.options.durable)
+    checked = check_document(collection, info, document, chunks, dense, sparse, colbert, content_hash)
+    source_file = store_source(sources_dir, source, options.durable)
     doc_id, ids = insert_document(conn, document, chunks, clauses, terms, content_hash=content_hash,
                                   source=source, source_file=source_file, generation=generation,
                                   first_chunk_id=first_chunk_id)

@@ -55,10 +55,6 @@ def create_tables(conn: sqlite3.Connection) -> None:
     conn.execute("COMMIT")
 
 
-def manifest(next_chunk_id: int, milvus_collection: str) -> str:
-    return json.dumps({"milvus": milvus_collection, "next_chunk_id": int(next_chunk_id)})
-
-
 # ---------------------------------------------------------------------- views
 def live_chunks(conn: sqlite3.Connection, gen: int) -> tuple[np.ndarray, np.ndarray]:
     """``(chunk ids ascending, their document ids)`` visible in generation ``gen``."""
@@ -78,6 +74,12 @@ def hidden_documents(conn: sqlite3.Connection, gen: int) -> tuple[list[int], int
         "SELECT doc_id, end_chunk - first_chunk FROM milvus_trash WHERE deleted_gen <= ? ORDER BY doc_id", (gen,)
     ).fetchall()
     return [int(r[0]) for r in rows], int(sum(r[1] for r in rows))
+
+
+def live_chunk_count(conn: sqlite3.Connection, gen: int) -> int:
+    """How many chunks generation ``gen`` sees (from the documents' counts)."""
+    row = conn.execute(f"SELECT COALESCE(SUM(d.chunks), 0) FROM documents d WHERE {VISIBLE}", {"gen": gen}).fetchone()
+    return int(row[0])
 
 
 def live_length_sum(conn: sqlite3.Connection, gen: int) -> float:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from rag.store.collection import validate_name
+from rag.store.names import validate_name
 from rag.store.errors import CollectionError
 
 KINDS = ("faiss", "milvus-lite", "milvus")

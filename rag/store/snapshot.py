@@ -24,6 +24,7 @@ from rag.store import sparse as sparse_mod
 from rag.store.errors import CollectionError
 from rag.store.locks import release_lease
 from rag.store.model import IndexOptions, ModelInfo
+from rag.store.queries import EMPTY, check_k, dense_result, id_array, no_chunks, query_matrix, unique_ids
 from rag.store.segment import Segment
 
 #: a filtered dense search scores at most this many candidate rows of a segment exactly
@@ -88,9 +89,15 @@ class Snapshot:
     def live_ids(self) -> np.ndarray:
         return self.ids if self.live is None else self.ids[self.live]
 
+    def chunk_ids(self, doc_ids: Iterable[int] | None = None) -> np.ndarray:
+        """Live chunk ids (ascending), of the given documents when ``doc_ids`` is given."""
+        if doc_ids is None:
+            return np.array(self.live_ids(), dtype=np.int64)
+        return self.ids[self.rows_of_docs(doc_ids)].astype(np.int64)
+
     def rows_of(self, ids: Iterable[int] | np.ndarray) -> np.ndarray:
         """Global rows of live chunk ``ids``; ``CollectionError`` names ids that are not live here."""
-        ids = np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, dtype=np.int64).reshape(-1)
+        ids = id_array(ids)
         if not self.ids_sorted:
             raise CollectionError(f"collection {self.collection!r} generation {self.gen}: chunk ids out of order")
         rows = np.searchsorted(self.ids, ids)
@@ -99,15 +106,12 @@ class Snapshot:
         if self.live is not None:
             ok[ok] = self.live[rows[ok]]
         if not ok.all():
-            missing = ids[~ok][:10].tolist()
-            raise CollectionError(
-                f"collection {self.collection!r} generation {self.gen} has no chunk(s) {missing}"
-            )
+            raise no_chunks(self.collection, self.gen, ids[~ok])
         return rows
 
     def rows_of_docs(self, doc_ids: Iterable[int]) -> np.ndarray:
         """Sorted live global rows of the given documents."""
-        docs = np.unique(np.asarray(list(doc_ids), dtype=np.int64))
+        docs = unique_ids(doc_ids)
         if len(docs) == 0 or self.n_rows == 0:
             return np.zeros(0, dtype=np.int64)
         if self.docs_sorted:
@@ -138,17 +142,8 @@ class Snapshot:
     def dense_search(
         self, q: np.ndarray, k: int, doc_ids: Iterable[int] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        q = np.asarray(q, dtype=np.float32)
-        single = q.ndim == 1
-        Q = q[None, :] if single else q
-        if Q.ndim != 2 or Q.shape[1] != self.info.dim:
-            raise CollectionError(
-                f"collection {self.collection!r} holds {self.info.dim}-d vectors; query has shape {q.shape}"
-            )
-        k = int(k)
-        if k < 1:
-            raise ValueError(f"k must be >= 1, not {k}")
-        Q = np.ascontiguousarray(dense_mod.normalise(Q))
+        Q, single = query_matrix(q, self.info.dim, self.collection)
+        k = check_k(k)
         m = Q.shape[0]
         allowed = None if doc_ids is None else self.rows_of_docs(doc_ids)
         found_ids: list[np.ndarray] = []
@@ -179,10 +174,7 @@ class Snapshot:
             scores = np.zeros((m, 0), dtype=np.float32)
         else:
             ids, scores = _merge_topk(np.hstack(found_ids), np.hstack(found_scores), k)
-        if single:
-            keep = ids[0] >= 0
-            return ids[0][keep], scores[0][keep]
-        return ids, scores
+        return dense_result(ids, scores, single)
 
     def dense_vectors(self, ids: Iterable[int] | np.ndarray) -> np.ndarray:
         rows = self.rows_of(ids)
@@ -275,11 +267,9 @@ class Snapshot:
     def sparse_search(
         self, q: Mapping[int, float], k: int, doc_ids: Iterable[int] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        k = int(k)
-        if k < 1:
-            raise ValueError(f"k must be >= 1, not {k}")
+        k = check_k(k)
         terms, weights = sparse_mod.query_arrays(q)
-        empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+        empty = EMPTY
         if len(terms) == 0 or self.n_live == 0:
             return empty
         postings = self._postings(terms)

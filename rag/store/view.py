@@ -1,17 +1,17 @@
-"""Read-only views: one generation's catalog rows and indexes, consistent while writers commit.
+"""Read-only views: one generation's catalog rows and vectors, consistent while writers commit.
 
-A view is cheap (the loaded :class:`~rag.store.snapshot.Snapshot` is shared by all
-views of a generation in the process) and thread-safe (catalog reads use one
-SQLite connection per thread; the search structures are immutable). Every
-catalog query carries the view's generation, so rows added or deleted by later
-commits are invisible to it, and nothing it can see is purged while it lives.
+A view is cheap (the loaded vector snapshot, :mod:`rag.store.vectors`, is shared by all views
+of a generation in the process) and thread-safe (catalog reads use one SQLite connection per
+thread; the search structures are immutable). Every catalog query carries the view's
+generation, so rows added or deleted by later commits are invisible to it, and nothing it can
+see is purged while it lives. Searches go to the snapshot of whichever store holds the vectors.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -19,16 +19,13 @@ from rag.documents import Clause, DefinedTerm, Document, DocumentInfo, StoredChu
 from rag.store.catalog import CHUNK_COLS, DOC_INFO_COLS, VISIBLE, decode_lines, doc_info, stored_chunk
 from rag.store.errors import CollectionError
 from rag.store.model import ModelInfo
-from rag.store.snapshot import Snapshot
-
-if TYPE_CHECKING:
-    from rag.store.collection import Collection
+from rag.store.parts import CollectionParts
 
 
 class View:
     """A consistent read-only snapshot of one generation of a collection."""
 
-    def __init__(self, collection: Collection, snapshot: Snapshot) -> None:
+    def __init__(self, collection: CollectionParts, snapshot: Any) -> None:
         self._col = collection
         self._snap = snapshot
 
@@ -143,9 +140,7 @@ class View:
 
     def chunk_ids(self, doc_ids: Iterable[int] | None = None) -> np.ndarray:
         """Live chunk ids (ascending), of the given documents when ``doc_ids`` is given."""
-        if doc_ids is None:
-            return np.array(self._snap.live_ids(), dtype=np.int64)
-        return self._snap.ids[self._snap.rows_of_docs(doc_ids)].astype(np.int64)
+        return self._snap.chunk_ids(doc_ids)
 
     # ------------------------------------------------------------------ search
     def dense_search(
@@ -176,20 +171,15 @@ class View:
 
     # ------------------------------------------------------------------ accounting
     def stats(self) -> dict[str, Any]:
-        """Counts and bytes on disk per part (catalog, dense, sparse, colbert, rows, sources)."""
+        """Counts and bytes on this machine per part (catalog, the vector store's parts, sources)."""
         snap = self._snap
         docs = self._query(f"SELECT COUNT(*) FROM documents d WHERE {VISIBLE}", {})[0][0]
-        parts = {"catalog": 0, "dense": 0, "sparse": 0, "colbert": 0, "rows": 0, "sources": 0}
+        counts, store_bytes = self._col.vectors.stats(snap)
+        parts = {"catalog": 0, **store_bytes, "sources": 0}
         for suffix in ("", "-wal", "-shm"):
             p = self._col.catalog_path.with_name(self._col.catalog_path.name + suffix)
             if p.exists():
                 parts["catalog"] += p.stat().st_size
-        for seg, entry in zip(snap.segments, snap.manifest["segments"]):
-            for key, size in seg.bytes_by_part().items():
-                parts[key] += size
-            if entry.get("del"):
-                p = seg.path / entry["del"]
-                parts["rows"] += p.stat().st_size if p.exists() else 0
         files = self._query(f"SELECT DISTINCT d.source_file FROM documents d WHERE d.source_file IS NOT NULL AND {VISIBLE}", {})
         for (f,) in files:
             p = self._col.sources_dir / f
@@ -199,51 +189,26 @@ class View:
             "generation": self.generation,
             "documents": int(docs),
             "chunks": snap.n_live,
-            "segments": len(snap.segments),
-            "deleted_rows": len(snap.dead_rows),
-            "dense_kinds": sorted({s.kind for s in snap.segments}),
+            **counts,
             "bytes": {**parts, "total": sum(parts.values())},
         }
 
     def verify(self) -> None:
-        """Check that catalog, dense, sparse and ColBERT parts agree; ``CollectionError`` lists what does not."""
+        """Check that the catalog and the vector store agree; ``CollectionError`` lists what does not."""
         snap = self._snap
         problems: list[str] = []
         catalog_ids = np.array(
             [r[0] for r in self._query(f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE {VISIBLE} ORDER BY c.id", {})],
             dtype=np.int64,
         )
-        live = snap.live_ids()
-        if not snap.ids_sorted:
-            problems.append("segment chunk ids are not ascending")
+        live = snap.chunk_ids()
         if not np.array_equal(catalog_ids, live):
             extra, lost = np.setdiff1d(live, catalog_ids), np.setdiff1d(catalog_ids, live)
             problems.append(f"catalog and index chunk ids differ: index-only {extra[:10].tolist()}, catalog-only {lost[:10].tolist()}")
         for doc in self.documents():
-            n = len(snap.rows_of_docs([doc.id]))
+            n = len(snap.chunk_ids([doc.id]))
             if n != doc.chunks:
                 problems.append(f"document {doc.id} lists {doc.chunks} chunks, index holds {n}")
-        for s, seg in enumerate(snap.segments):
-            faiss_ids = _faiss_ids(seg.index)
-            if not np.array_equal(np.sort(faiss_ids), np.asarray(seg.ids)):
-                problems.append(f"segment {seg.name}: dense ids differ from row ids")
-            if len(seg.p_rows) and (int(np.max(seg.p_rows)) >= seg.rows or int(np.min(seg.p_rows)) < 0):
-                problems.append(f"segment {seg.name}: sparse postings point outside its rows")
-            if len(seg.indptr) != len(seg.terms) + 1 or int(seg.indptr[-1]) != len(seg.p_rows):
-                problems.append(f"segment {seg.name}: sparse index pointers are malformed")
-            if len(seg.lengths) != seg.rows:
-                problems.append(f"segment {seg.name}: {len(seg.lengths)} lengths for {seg.rows} rows")
-            if self.info.colbert_dim:
-                offs = seg.colbert_offsets
-                if offs is None or len(offs) != seg.rows + 1 or int(offs[-1]) != len(seg.colbert_vecs):
-                    problems.append(f"segment {seg.name}: ColBERT offsets do not match its rows")
-            if len(snap.deleted[s]) and int(snap.deleted[s].max()) >= seg.rows:
-                problems.append(f"segment {seg.name}: deletion mask points outside its rows")
+        problems += self._col.vectors.problems(snap)
         if problems:
             raise CollectionError(f"collection {self.name!r} generation {self.generation} is inconsistent: " + "; ".join(problems))
-
-
-def _faiss_ids(index: Any) -> np.ndarray:
-    from rag.store.dense import faiss_module
-
-    return faiss_module().vector_to_array(index.id_map).astype(np.int64)

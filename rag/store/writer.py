@@ -1,103 +1,82 @@
-"""The writer: one batch of additions and deletions, committed atomically.
+"""The writer: one batch of additions and deletions, committed atomically, whichever store holds the vectors.
 
 Lifecycle (``with collection.writer() as w: ...``):
 
-1. take ``write.lock`` (``CollectionBusy`` or wait), collect garbage, then
-   ``BEGIN IMMEDIATE`` on the catalog: the batch's rows are inserted as they
-   come, tagged with the generation being built, inside one open transaction
-   that readers cannot see;
-2. buffer each document's chunks; every ``flush_rows`` buffered chunks (and at
-   commit) they are written as a new segment folder (see
-   :mod:`rag.store.segment`); deletions become per-segment deleted rows;
-3. at commit: merge segments as :mod:`rag.store.merge` plans, write the new
-   deletion files, then in the *same* SQLite transaction insert the new
-   generation's manifest, record the new files, retire replaced ones and move
-   ``meta.generation`` forward; ``COMMIT`` makes the batch visible at once;
-4. after the commit, garbage-collect what no reader needs any more.
+1. take ``write.lock`` (``CollectionBusy`` or wait), let the vector store clean up after
+   earlier writers, then ``BEGIN IMMEDIATE`` on the catalog: the batch's rows are inserted as
+   they come, tagged with the generation being built, inside one open transaction that readers
+   cannot see; chunk ids are allocated from ``meta.next_chunk_id``;
+2. each document's vectors go to the store's batch (:mod:`rag.store.vectors`), which writes
+   them as it sees fit (segment folders, Milvus rows) before the commit;
+3. at commit the store's batch writes what is left and returns the new generation's manifest;
+   the *same* catalog transaction records it and moves ``meta.generation`` forward, and its
+   ``COMMIT`` is the commit point: the batch becomes visible at once;
+4. after the commit, the store cleans up what no reader needs any more.
 
-``kill -9`` at any point before the ``COMMIT`` returns leaves the previous
-generation current and only orphan files, which the next writer deletes; after
-it, the new generation is complete on disk (all files were fsynced and renamed
-before). An exception inside the ``with`` block rolls the batch back.
+``kill -9`` at any point before the ``COMMIT`` returns leaves the previous generation current
+and only things no catalog row refers to, which the next writer removes; after it, the new
+generation is complete. An exception inside the ``with`` block rolls the batch back. Replacing a
+document is deleting the old one and adding the new one in one batch: readers see both or neither.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
 from rag.documents import Chunk, Clause, DefinedTerm, Document
-from rag.store import dense as dense_mod
-from rag.store import sparse as sparse_mod
-from rag.store.batch import BatchWriter
 from rag.store.catalog import read_meta, timestamp
-from rag.store.cleanup import collect_garbage
 from rag.store.document_rows import record_document
 from rag.store.errors import CollectionError
-from rag.store.fsutil import remove_path
 from rag.store.locks import WriteLock
-from rag.store.merge import Entry, dense_kind, merge, needs_rewrite, plan
-from rag.store.segment import Segment, SegmentParts, segment_name, write_deletions, write_segment
-
-if TYPE_CHECKING:
-    from rag.store.collection import Collection
-
-@dataclass
-class _Pending:
-    doc_id: int
-    ids: np.ndarray
-    lengths: np.ndarray
-    rows: np.ndarray
-    terms: np.ndarray
-    vals: np.ndarray
-    dense: np.ndarray
-    colbert: list[np.ndarray] | None
+from rag.store.parts import CollectionParts
 
 
-class Writer(BatchWriter):
+class Writer:
     """A batch of changes to one collection; see the module docstring. Not thread-safe: one thread writes."""
 
-    def __init__(self, collection: Collection, wait: bool = False, timeout: float | None = None) -> None:
+    def __init__(self, collection: CollectionParts, wait: bool = False, timeout: float | None = None) -> None:
         self._col = collection
         self._lock = WriteLock(collection.path / "write.lock", collection.name)
         self._lock.acquire(wait=wait, timeout=timeout)
         self._conn = None
+        self._batch: Any = None
         self._open = False
         try:
             self._conn = collection._writer_conn()
-            self._sync = collection.options.durable
-            collect_garbage(self._conn, collection.path)
+            collection.vectors.clean_up(self._conn)
             self._conn.execute("BEGIN IMMEDIATE")
             self._open = True
             meta = read_meta(self._conn)
             self._base_gen = int(meta["generation"])
             self.generation = self._base_gen + 1  # the generation this batch will commit as
             self._next_chunk = int(meta["next_chunk_id"])
-            self._next_segment = int(meta["next_segment"])
-            self._base = collection._snapshot_at(self._base_gen, self._conn)
-            self._base_entries = [
-                Entry(seg.name, seg, np.asarray(deleted, dtype=np.int64), del_file)
-                for seg, deleted, del_file in zip(self._base.segments, self._base.deleted, self._base_del_files())
-            ]
-            self._new_entries: list[Entry] = []
-            self._pending: list[_Pending] = []
-            self._pending_rows = 0
-            self._flushed: dict[int, tuple[Entry, int, int]] = {}  # doc id -> (new entry, first row, end row)
+            conn = self._conn
+            self._batch = collection.vectors.begin(conn, meta, lambda: collection._snapshot_at(self._base_gen, conn))
             self._dirty = False
-            self._compact = False
         except BaseException:
             self._close()
             raise
 
-    def _base_del_files(self) -> list[str | None]:
-        return [s.get("del") for s in self._base.manifest["segments"]]
+    def __enter__(self) -> Writer:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if not self._open:
+            return
+        if exc_type is None:
+            self.commit()
+        else:
+            self.rollback()
+
+    def _check_open(self) -> None:
+        if not self._open:
+            raise CollectionError(f"writer of collection {self._col.name!r} is closed")
 
     # ------------------------------------------------------------------ changes
     def add_document(
@@ -115,19 +94,17 @@ class Writer(BatchWriter):
     ) -> int:
         """Add a document and its chunks; returns the new document id (visible after commit)."""
         self._check_open()
-        v, doc_id, ids = record_document(self._col, self._conn, self.generation, self._next_chunk, document, chunks,
-                                         dense, sparse, colbert, clauses, terms, content_hash, source)
-        n = len(chunks)
-        self._next_chunk += n
-        self._pending.append(_Pending(doc_id, ids, v.lengths, v.rows, v.terms, v.vals, v.dense, v.colbert))
-        self._pending_rows += n
+        col = self._col
+        checked, doc_id, ids = record_document(
+            self._conn, col.name, col.info, col.options, col.sources_dir, self.generation, self._next_chunk,
+            document, chunks, dense, sparse, colbert, clauses, terms, content_hash, source)
+        self._next_chunk += len(chunks)
         self._dirty = True
-        if self._pending_rows >= self._col.options.flush_rows:
-            self._flush()
+        self._batch.add(doc_id, ids, checked)
         return doc_id
 
     def delete_document(self, doc_id: int) -> None:
-        """Delete a document with its chunks, vectors, postings, clauses and terms."""
+        """Delete a document with its chunks, vectors, clauses and terms (at commit)."""
         self._check_open()
         doc_id = int(doc_id)
         row = self._conn.execute(
@@ -135,78 +112,25 @@ class Writer(BatchWriter):
         ).fetchone()
         if row is None or row[1] is not None:
             raise CollectionError(f"collection {self._col.name!r} has no document {doc_id}")
-        added_gen, _, n_chunks = row
-        if added_gen == self.generation:  # added by this batch: forget it entirely
+        added_here = row[0] == self.generation
+        self._batch.delete(doc_id, int(row[2]), added_here)
+        if added_here:  # added by this batch: forget it entirely
             for table, col in (("chunks", "doc_id"), ("clauses", "doc_id"), ("terms", "doc_id"), ("documents", "id")):
                 self._conn.execute(f"DELETE FROM {table} WHERE {col} = ?", (doc_id,))
-            before = len(self._pending)
-            self._pending = [p for p in self._pending if p.doc_id != doc_id]
-            if len(self._pending) != before:
-                self._pending_rows -= n_chunks
-            elif doc_id in self._flushed:
-                entry, a, b = self._flushed.pop(doc_id)
-                entry.deleted = np.union1d(entry.deleted, np.arange(a, b))
-                entry.deleted_changed = True
         else:
             self._conn.execute("UPDATE documents SET deleted_gen = ? WHERE id = ?", (self.generation, doc_id))
-            rows = self._base.rows_of_docs([doc_id])
-            if len(rows) != n_chunks:
-                raise CollectionError(
-                    f"collection {self._col.name!r} is inconsistent: document {doc_id} has {n_chunks} chunks "
-                    f"in the catalog but {len(rows)} in the index"
-                )
-            seg = self._base.segment_of_rows(rows)
-            for s in np.unique(seg):
-                e = self._base_entries[s]
-                e.deleted = np.union1d(e.deleted, rows[seg == s] - self._base.offsets[s])
-                e.deleted_changed = True
         self._dirty = True
+
+    def replace_document(self, old_id: int, document: Document, *args: Any, **kwargs: Any) -> int:
+        """Delete ``old_id`` and add ``document`` in this batch (same arguments as ``add_document``)."""
+        self.delete_document(old_id)
+        return self.add_document(document, *args, **kwargs)
 
     def compact(self) -> None:
-        """Merge all segments into one at commit (dropping deleted rows)."""
+        """Compact at commit: merge all segments (FAISS) or re-normalise and compact (Milvus)."""
         self._check_open()
-        self._compact = True
+        self._batch.compact()
         self._dirty = True
-
-    # ------------------------------------------------------------------ segments
-    def _flush(self) -> None:
-        if not self._pending:
-            return
-        info, options = self._col.info, self._col.options
-        pend = self._pending
-        counts = [len(p.ids) for p in pend]
-        starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        n = int(starts[-1])
-        ids = np.concatenate([p.ids for p in pend])
-        doc_ids = np.repeat(np.array([p.doc_id for p in pend], dtype=np.int64), counts)
-        lengths = np.concatenate([p.lengths for p in pend])
-        rows = np.concatenate([p.rows + starts[i] for i, p in enumerate(pend)])
-        terms = np.concatenate([p.terms for p in pend])
-        vals = np.concatenate([p.vals for p in pend])
-        c_terms, c_indptr, c_rows, c_vals = sparse_mod.csc_from_coo(rows, terms, vals)
-        vectors = np.concatenate([p.dense for p in pend]) if n else np.zeros((0, info.dim), np.float32)
-        kind = dense_kind(n, info, options)
-        index = dense_mod.build_index(kind, info.dim, ids, lambda r: vectors[r], options, seed=self._next_segment)
-        colbert = offsets = None
-        if info.colbert_dim:
-            toks = [a for p in pend for a in (p.colbert or [])]
-            colbert = np.concatenate(toks) if toks else np.zeros((0, info.colbert_dim), np.float16)
-            offsets = np.zeros(n + 1, dtype=np.int64)
-            np.cumsum([len(a) for a in toks], out=offsets[1:])
-        parts = SegmentParts(ids, doc_ids, lengths, c_terms, c_indptr, c_rows, c_vals, index, kind, info.dim,
-                             colbert, offsets, info.colbert_dim)
-        entry = self._write(parts)
-        for i, p in enumerate(pend):
-            self._flushed[p.doc_id] = (entry, int(starts[i]), int(starts[i + 1]))
-        self._new_entries.append(entry)
-        self._pending = []
-        self._pending_rows = 0
-
-    def _write(self, parts: SegmentParts) -> Entry:
-        name = segment_name(self._next_segment)
-        self._next_segment += 1
-        path = write_segment(self._col.parts_dir, name, parts, self._sync)
-        return Entry(name, Segment(path), np.zeros(0, dtype=np.int64), None, new=True)
 
     # ------------------------------------------------------------------ commit / rollback
     def commit(self) -> int:
@@ -215,97 +139,50 @@ class Writer(BatchWriter):
         if not self._dirty:
             self._close()
             return self._base_gen
-        written: list[str] = []
+        c = self._conn
         try:
-            self._flush()
-            entries = self._base_entries + self._new_entries
-            written += [e.name for e in self._new_entries]
-            final: list[Entry] = []
-            for group in plan(entries, self._col.options, full=self._compact):
-                rewrite = needs_rewrite(group, entries, self._col.info, self._col.options)
-                if self._compact and not rewrite:
-                    e = entries[group[0]]
-                    rewrite = len(e.deleted) > 0 or e.segment.kind != dense_kind(e.live, self._col.info, self._col.options)
-                if rewrite:
-                    parts = merge([entries[i] for i in group], self._col.info, self._col.options, seed=self._next_segment)
-                    entry = self._write(parts)
-                    written.append(entry.name)
-                    final.append(entry)
-                else:
-                    final.append(entries[group[0]])
-            new_files: list[str] = []
-            retired: list[str] = []
-            for e in final:
-                if e.new:
-                    new_files.append(e.name)
-                if e.deleted_changed:
-                    if not e.new and e.del_file:
-                        retired.append(f"{e.name}/{e.del_file}")
-                    e.del_file = write_deletions(self._col.parts_dir / e.name, self.generation, e.deleted, self._sync)
-                    new_files.append(f"{e.name}/{e.del_file}")
-            final_names = {e.name for e in final}
-            retired += [e.name for e in self._base_entries if e.name not in final_names]
-            manifest = {
-                "segments": [
-                    {"name": e.name, "rows": e.rows, "live": e.live, "kind": e.segment.kind, "del": e.del_file}
-                    for e in final
-                ]
-            }
-            c = self._conn
+            manifest, meta = self._batch.prepare(self.generation, self._next_chunk)
             c.execute(
                 "INSERT INTO generations(gen, committed_at, manifest) VALUES (?, ?, ?)",
                 (self.generation, timestamp(), json.dumps(manifest)),
             )
-            c.executemany("INSERT INTO files(path, created_gen) VALUES (?, ?)", [(p, self.generation) for p in new_files])
-            c.executemany("UPDATE files SET retired_gen = ? WHERE path = ?", [(self.generation, p) for p in retired])
-            c.executemany(
-                "UPDATE meta SET value = ? WHERE key = ?",
-                [(str(self.generation), "generation"), (str(self._next_chunk), "next_chunk_id"),
-                 (str(self._next_segment), "next_segment")],
-            )
-            c.execute("COMMIT")
+            meta = {"generation": str(self.generation), "next_chunk_id": str(self._next_chunk), **meta}
+            c.executemany("UPDATE meta SET value = ? WHERE key = ?", [(v, k) for k, v in meta.items()])
+            c.execute("COMMIT")  # the commit point
             self._open = False
         except BaseException:
-            self._rollback_files(written)
-            self._close()
+            self._rollback()
             raise
-        for name in written:  # segments of this batch that a merge replaced before they were ever committed
-            if name not in final_names:
-                remove_path(self._col.parts_dir / name)
-        # drop this writer's hold on the base generation so that clean-up can forget it
-        self._base = None  # type: ignore[assignment]
-        self._base_entries, self._new_entries = [], []
+        self._col._forget_current()
         try:
-            collect_garbage(self._conn, self._col.path)
-        except (OSError, sqlite3.Error) as exc:  # the batch is committed; the next writer retries the clean-up
-            warnings.warn(f"collection {self._col.name!r}: garbage collection after commit failed: {exc}", stacklevel=2)
+            self._batch.committed()
+            self._batch = None  # drop the batch's hold on the base generation so that clean-up can forget it
+            self._col.vectors.clean_up(c)
+        except Exception as exc:  # the batch is committed; the next writer retries the clean-up
+            warnings.warn(f"collection {self._col.name!r}: clean-up after commit failed: {exc}", stacklevel=2)
         self._close()
         return self.generation
 
     def rollback(self) -> None:
         """Discard the batch (nothing of it becomes visible)."""
-        if not self._open:
-            return
-        self._rollback_files([e.name for e in self._new_entries])
-        self._close()
+        if self._open:
+            self._rollback()
 
-    def _rollback_files(self, names: list[str]) -> None:
+    def _rollback(self) -> None:
         if self._conn is not None and self._open:
-            with contextlib.suppress(sqlite3.Error):  # no transaction left to roll back
+            with contextlib.suppress(Exception):  # no transaction left to roll back
                 self._conn.execute("ROLLBACK")
         self._open = False
-        for name in names:
-            remove_path(self._col.parts_dir / name)
-        # deletion files written for committed segments carry this batch's generation, which was never
-        # committed: the next writer's garbage collection removes them (they are in no catalog row).
+        if self._batch is not None:
+            self._batch.rollback()
+        self._close()
 
     def _close(self) -> None:
         if self._conn is not None:
             if self._open:
-                with contextlib.suppress(sqlite3.Error):
+                with contextlib.suppress(Exception):
                     self._conn.execute("ROLLBACK")
                 self._open = False
             self._conn = None  # the collection keeps the connection for its next writer
-        self._base = None  # type: ignore[assignment]
-        self._base_entries = []
+        self._batch = None
         self._lock.release()

@@ -167,3 +167,41 @@ def test_view_of_empty_collection(data_dir):
     v.verify()
     st = v.stats()
     assert st["documents"] == 0 and st["chunks"] == 0 and st["bytes"]["catalog"] > 0
+
+
+def test_rename_keeps_documents_and_frees_the_old_name(data_dir, doc_factory):
+    from rag.store import rename_collection
+
+    col = create_collection(data_dir, "my-contracts", INFO)
+    with col.writer() as w:
+        doc_id = doc_factory("a.txt").add_to(w)
+    before = col.view().chunk_ids()
+    renamed = rename_collection(data_dir, "my-contracts", "leases")
+    assert list_collections(data_dir) == ["leases"] and renamed.name == "leases"
+    view = renamed.view()
+    assert np.array_equal(view.chunk_ids(), before) and view.document_info(doc_id).name == "a.txt"
+    view.verify()
+    assert open_collection(data_dir, "leases").name == "leases"
+    create_collection(data_dir, "my-contracts", INFO)  # the old name is free again
+    with pytest.raises(CollectionError, match="already exists"):
+        rename_collection(data_dir, "leases", "my-contracts")
+    with pytest.raises(CollectionError, match="invalid collection name"):
+        rename_collection(data_dir, "leases", "../x")
+    with pytest.raises(CollectionError, match="no collection 'nope'"):
+        rename_collection(data_dir, "nope", "other")
+    with renamed.writer():  # a running batch: the rename waits for it, or gives up
+        with pytest.raises(CollectionBusy):
+            rename_collection(data_dir, "leases", "later", wait=False)
+    assert sorted(list_collections(data_dir)) == ["leases", "my-contracts"]
+
+
+def test_engine_rename_collection(data_dir):
+    from rag.config import Settings
+    from rag.engine import Engine
+
+    create_collection(data_dir, "my-contracts", INFO)
+    engine = Engine(Settings(data_dir=data_dir))
+    engine.rename_collection("my-contracts", "leases")
+    assert engine.collections() == ["leases"]
+    with pytest.raises(CollectionError, match="no collection 'my-contracts'"):
+        engine.rename_collection("my-contracts", "other")

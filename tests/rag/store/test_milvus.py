@@ -418,3 +418,25 @@ def test_retriever_gives_the_same_hits_on_both_backends(lite, tmp_path, tiny_m3_
             np.testing.assert_allclose([h.score for h in got], [h.score for h in want], rtol=1e-5, atol=1e-6)
             compared += len(got)
     assert compared > 200
+
+
+def test_rename_keeps_vectors_and_frees_the_old_name(lite, doc_factory):
+    from rag.store.milvus import rename_milvus_collection
+
+    info = ModelInfo("test/model", 16)
+    name, new = f"ren{next(_names)}", f"ren{next(_names)}"
+    col = create_milvus_collection(lite, name, info)
+    with col.writer() as w:
+        doc_factory("a.txt").add_to(w)
+    q = col.view().dense_vectors(col.view().chunk_ids()[:1])[0]
+    before = col.view().dense_search(q, k=3)
+    renamed = rename_milvus_collection(lite, name, new)
+    assert new in list_milvus_collections(lite) and name not in list_milvus_collections(lite)
+    after = renamed.view().dense_search(q, k=3)
+    assert np.array_equal(before[0], after[0])
+    renamed.view().verify()
+    fresh = create_milvus_collection(lite, name, info)  # the old name is free; its vectors go elsewhere
+    assert fresh.table.name != renamed.table.name and fresh.view().stats()["chunks"] == 0
+    delete_milvus_collection(lite, name)
+    delete_milvus_collection(lite, new)
+    assert not renamed.table.exists()

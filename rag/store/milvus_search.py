@@ -1,8 +1,8 @@
-"""Read-only views of a Milvus-backed collection: one generation, consistent while writers commit.
+"""Search on Milvus for one generation: what its views see, and how Milvus is asked.
 
-The catalog half of a view (documents, chunks, clause trees, terms, sources) is the FAISS
-backend's :class:`~rag.store.view.View` unchanged: same SQL on the same catalog schema. The
-search half asks Milvus, restricted to what the generation can see:
+The catalog half of a view (documents, chunks, clause trees, terms, sources) is the common
+:class:`~rag.store.view.View`. The search half asks Milvus, restricted to what the generation
+can see:
 
 * every Milvus expression carries ``id < next_chunk_id(G)``, which hides rows of later batches
   and of batches that never committed, and ``doc_id not in [...]`` for documents deleted at or
@@ -16,27 +16,21 @@ Results are ordered like the FAISS backend's: score descending, then chunk id as
 
 from __future__ import annotations
 
-import json
+import sqlite3
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
-from rag.store import dense as dense_mod
 from rag.store import milvus_bm25 as bm25
 from rag.store import milvus_catalog as mcat
-from rag.store.catalog import VISIBLE
 from rag.store.errors import CollectionError
-from rag.store.fsutil import dir_bytes
 from rag.store.locks import release_lease
-from rag.store.milvus_engine import MAX_LIMIT, id_list, sparse_arrays
+from rag.store.milvus_engine import MAX_LIMIT, MilvusTable, id_list, sparse_arrays
+from rag.store.model import ModelInfo
+from rag.store.queries import EMPTY, check_k, dense_result, id_array, no_chunks, query_matrix, unique_ids
 from rag.store.sparse import query_arrays
-from rag.store.view import View
-
-if TYPE_CHECKING:
-    from rag.store.milvus import MilvusCollection
 
 #: documents listed in a ``doc_id not in [...]`` expression at most (beyond, the live-id check alone hides them)
 MAX_HIDDEN_IN_EXPR = 1024
@@ -47,11 +41,15 @@ Hit = tuple[int, float, dict[str, Any]]
 
 
 class MilvusSnapshot:
-    """What a generation's views share: its live chunk ids, hidden documents and BM25 length statistics."""
+    """One generation on Milvus: its live chunk ids, hidden documents, BM25 length statistics, and search."""
 
     def __init__(self, collection: str, gen: int, bound: int, ids: np.ndarray, doc_of: np.ndarray,
-                 hidden_docs: list[int], hidden_rows: int, length_sum: float, lease_fd: int | None) -> None:
+                 hidden_docs: list[int], hidden_rows: int, length_sum: float, lease_fd: int | None,
+                 table: MilvusTable, info: ModelInfo, reader: Callable[[], sqlite3.Connection]) -> None:
         self.collection = collection
+        self._table = table
+        self._info = info
+        self._reader = reader
         self.gen = gen
         self.bound = int(bound)
         self.ids = ids
@@ -73,40 +71,28 @@ class MilvusSnapshot:
         return pos, ok
 
     def rows_of(self, ids: Iterable[int] | np.ndarray) -> np.ndarray:
-        ids = np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, dtype=np.int64).reshape(-1)
+        ids = id_array(ids)
         pos, ok = self.positions(ids)
         if not ok.all():
-            raise CollectionError(
-                f"collection {self.collection!r} generation {self.gen} has no chunk(s) {ids[~ok][:10].tolist()}"
-            )
+            raise no_chunks(self.collection, self.gen, ids[~ok])
         return pos
 
     def rows_of_docs(self, doc_ids: Iterable[int]) -> np.ndarray:
-        docs = np.unique(np.asarray(list(doc_ids), dtype=np.int64))
+        docs = unique_ids(doc_ids)
         if len(docs) == 0 or self.n_live == 0:
             return np.zeros(0, dtype=np.int64)
         return np.flatnonzero(np.isin(self.doc_of, docs))
 
-
-class MilvusView(View):
-    """A consistent read-only view of one generation of a Milvus-backed collection."""
-
-    _col: MilvusCollection
-    _snap: MilvusSnapshot  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"MilvusView({self._col.name!r}, generation={self.generation}, chunks={self._snap.n_live})"
-
-    # ------------------------------------------------------------------ chunks
     def chunk_ids(self, doc_ids: Iterable[int] | None = None) -> np.ndarray:
+        """Live chunk ids (ascending), of the given documents when ``doc_ids`` is given."""
         if doc_ids is None:
-            return self._snap.ids.copy()
-        return self._snap.ids[self._snap.rows_of_docs(doc_ids)]
+            return self.ids.copy()
+        return self.ids[self.rows_of_docs(doc_ids)]
 
     # ------------------------------------------------------------------ search plumbing
     def _expr(self, scope: np.ndarray | None) -> str:
-        parts = [f"id < {self._snap.bound}"]
-        hidden = self._snap.hidden_docs
+        parts = [f"id < {self.bound}"]
+        hidden = self.hidden_docs
         if hidden and len(hidden) <= MAX_HIDDEN_IN_EXPR:
             parts.append(f"doc_id not in {id_list(hidden)}")
         if scope is not None:
@@ -116,26 +102,26 @@ class MilvusView(View):
     def _scope(self, doc_ids: Iterable[int] | None) -> tuple[np.ndarray | None, int]:
         """Documents of ``doc_ids`` with live chunks here (``None``: all) and how many chunks they hold."""
         if doc_ids is None:
-            return None, self._snap.n_live
-        rows = self._snap.rows_of_docs(doc_ids)
-        return np.unique(self._snap.doc_of[rows]), len(rows)
+            return None, self.n_live
+        rows = self.rows_of_docs(doc_ids)
+        return np.unique(self.doc_of[rows]), len(rows)
 
     def _search(self, field: str, queries: list[Any], k: int, limit: int, scope: np.ndarray | None,
                 eligible: int, output_fields: list[str] | None = None) -> list[list[Hit]]:
         """Milvus hits that are live here (and in scope), widening ``limit`` until each query has ``k`` or all."""
         want = min(k, eligible)
-        hidden_margin = self._snap.hidden_rows if len(self._snap.hidden_docs) > MAX_HIDDEN_IN_EXPR else 0
+        hidden_margin = self.hidden_rows if len(self.hidden_docs) > MAX_HIDDEN_IN_EXPR else 0
         limit = min(MAX_LIMIT, limit + hidden_margin)
         expr = self._expr(scope)
         while True:
-            results = self._col.table.search(field, queries, limit, expr, output_fields)
+            results = self._table.search(field, queries, limit, expr, output_fields)
             kept: list[list[Hit]] = []
             short = False
             for hits in results:
                 if hits:
-                    pos, ok = self._snap.positions(np.fromiter((h[0] for h in hits), np.int64, len(hits)))
+                    pos, ok = self.positions(np.fromiter((h[0] for h in hits), np.int64, len(hits)))
                     if scope is not None:
-                        ok[ok] = np.isin(self._snap.doc_of[pos[ok]], scope)
+                        ok[ok] = np.isin(self.doc_of[pos[ok]], scope)
                     good = [h for h, keep in zip(hits, ok.tolist()) if keep]
                 else:
                     good = []
@@ -155,16 +141,8 @@ class MilvusView(View):
         self, q: np.ndarray, k: int, doc_ids: Iterable[int] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top ``k`` chunks by inner product with the normalised query (same contract as the FAISS backend)."""
-        dim = self.info.dim
-        q = np.asarray(q, dtype=np.float32)
-        single = q.ndim == 1
-        Q = q[None, :] if single else q
-        if Q.ndim != 2 or Q.shape[1] != dim:
-            raise CollectionError(f"collection {self.name!r} holds {dim}-d vectors; query has shape {q.shape}")
-        k = int(k)
-        if k < 1:
-            raise ValueError(f"k must be >= 1, not {k}")
-        Q = dense_mod.normalise(Q)
+        Q, single = query_matrix(q, self._info.dim, self.collection)
+        k = check_k(k)
         m = Q.shape[0]
         scope, eligible = self._scope(doc_ids)
         out_i = np.full((m, k), -1, dtype=np.int64)
@@ -178,16 +156,13 @@ class MilvusView(View):
                     ids, scores = self._top(ids, scores, k)
                     out_i[r, : len(ids)] = ids
                     out_d[r, : len(ids)] = scores
-        if single:
-            keep = out_i[0] >= 0
-            return out_i[0][keep], out_d[0][keep]
-        return out_i, out_d
+        return dense_result(out_i, out_d, single)
 
     def dense_vectors(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
-        wanted = np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, dtype=np.int64).reshape(-1)
-        self._snap.rows_of(wanted)
-        rows = self._col.table.fetch(wanted.tolist(), ["dense"])
-        out = np.zeros((len(wanted), self.info.dim), dtype=np.float32)
+        wanted = id_array(ids)
+        self.rows_of(wanted)
+        rows = self._table.fetch(wanted.tolist(), ["dense"])
+        out = np.zeros((len(wanted), self._info.dim), dtype=np.float32)
         for i, cid in enumerate(wanted.tolist()):
             row = rows.get(cid)
             if row is None:
@@ -201,12 +176,12 @@ class MilvusView(View):
         terms, weights = query_arrays(q)
         if (weights < 0).any():
             raise ValueError("sparse query weights must be >= 0 on the Milvus backend")
-        if len(terms) == 0 or self.info.sparse != "bm25":
+        if len(terms) == 0 or self._info.sparse != "bm25":
             return terms, weights
-        df = mcat.document_frequencies(self._col._conn(), terms)
+        df = mcat.document_frequencies(self._reader(), terms)
         known = df > 0  # a term no live chunk holds scores nothing
         terms, weights, df = terms[known], weights[known], df[known]
-        return terms, weights * bm25.bm25_idf(self._snap.n_live, df)
+        return terms, weights * bm25.bm25_idf(self.n_live, df)
 
     def _bm25_score(self, entity: dict[str, Any], terms: np.ndarray, factors: np.ndarray) -> float:
         """Exact BM25 of one chunk with the live average length, from its stored weights (``terms`` sorted)."""
@@ -216,25 +191,23 @@ class MilvusView(View):
         hit[hit] = terms[pos[hit]] == t[hit]
         if not hit.any():
             return 0.0
-        n_live = bm25.length_norm(float(entity["dl"]), self._snap.avgdl)
+        n_live = bm25.length_norm(float(entity["dl"]), self.avgdl)
         return float(np.sum(factors[pos[hit]] * bm25.live_term_scores(w[hit], float(entity["nref"]), n_live)))
 
     def sparse_search(
         self, q: Mapping[int, float], k: int, doc_ids: Iterable[int] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top ``k`` chunks by sparse score (chunks sharing no query term are not returned)."""
-        k = int(k)
-        if k < 1:
-            raise ValueError(f"k must be >= 1, not {k}")
-        empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+        k = check_k(k)
+        empty = EMPTY
         terms, factors = self._query_factors(q)
-        if len(terms) == 0 or self._snap.n_live == 0:
+        if len(terms) == 0 or self.n_live == 0:
             return empty
         scope, eligible = self._scope(doc_ids)
         if not eligible:
             return empty
         query = dict(zip(terms.tolist(), factors.astype(np.float32).tolist()))
-        if self.info.sparse == "bm25":
+        if self._info.sparse == "bm25":
             hits = self._search("sparse", [query], k, bm25.overfetch(k) + TIE_MARGIN, scope, eligible,
                                 ["sparse", "dl", "nref"])[0]
             order = np.argsort(terms)
@@ -251,16 +224,16 @@ class MilvusView(View):
 
     def sparse_scores(self, q: Mapping[int, float], ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """Scores of the given live chunks (0 where no query term matches), in ``ids`` order."""
-        wanted = np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, dtype=np.int64).reshape(-1)
-        self._snap.rows_of(wanted)
+        wanted = id_array(ids)
+        self.rows_of(wanted)
         out = np.zeros(len(wanted), dtype=np.float32)
         terms, factors = self._query_factors(q)
         if len(terms) == 0 or len(wanted) == 0:
             return out
         order = np.argsort(terms)
         terms, factors = terms[order], factors[order]
-        bm = self.info.sparse == "bm25"
-        rows = self._col.table.fetch(wanted.tolist(), ["sparse", "dl", "nref"] if bm else ["sparse"])
+        bm = self._info.sparse == "bm25"
+        rows = self._table.fetch(wanted.tolist(), ["sparse", "dl", "nref"] if bm else ["sparse"])
         for i, cid in enumerate(wanted.tolist()):
             row = rows.get(cid)
             if row is None:
@@ -278,103 +251,21 @@ class MilvusView(View):
     # ------------------------------------------------------------------ ColBERT
     def colbert(self, ids: Sequence[int] | np.ndarray) -> list[np.ndarray] | None:
         """Float32 copies of the chunks' ColBERT token vectors; ``None`` without a multi-vector part."""
-        cdim = self.info.colbert_dim
+        cdim = self._info.colbert_dim
         if not cdim:
             return None
-        wanted = np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, dtype=np.int64).reshape(-1)
-        self._snap.rows_of(wanted)
-        found = mcat.colbert_vectors(self._col._conn(), wanted.tolist(), cdim)
+        wanted = id_array(ids)
+        self.rows_of(wanted)
+        found = mcat.colbert_vectors(self._reader(), wanted.tolist(), cdim)
         missing = [i for i in wanted.tolist() if i not in found]
         if missing:
             raise CollectionError(
-                f"collection {self.name!r}: catalog has no ColBERT vectors of chunk(s) {missing[:10]}"
+                f"collection {self.collection!r}: catalog has no ColBERT vectors of chunk(s) {missing[:10]}"
             )
         return [found[i] for i in wanted.tolist()]
 
     def _lost(self, ids: list[int]) -> CollectionError:
         return CollectionError(
-            f"collection {self.name!r} generation {self.generation}: Milvus collection {self._col.table.name!r} "
+            f"collection {self.collection!r} generation {self.gen}: Milvus collection {self._table.name!r} "
             f"has no vectors of chunk(s) {ids[:10]} that the catalog lists (run verify(); re-ingest the documents)"
         )
-
-    # ------------------------------------------------------------------ accounting
-    def stats(self) -> dict[str, Any]:
-        """Counts, the backend, and bytes on this machine (catalog, ColBERT, sources; Milvus Lite's folder)."""
-        snap = self._snap
-        conn = self._col._conn()
-        docs = self._query(f"SELECT COUNT(*) FROM documents d WHERE {VISIBLE}", {})[0][0]
-        parts = {"catalog": 0, "colbert": 0, "sources": 0, "milvus": 0}
-        for suffix in ("", "-wal", "-shm"):
-            p = self._col.catalog_path.with_name(self._col.catalog_path.name + suffix)
-            if p.exists():
-                parts["catalog"] += p.stat().st_size
-        parts["colbert"] = int(conn.execute("SELECT COALESCE(SUM(LENGTH(vecs)), 0) FROM milvus_colbert").fetchone()[0])
-        files = self._query(
-            f"SELECT DISTINCT d.source_file FROM documents d WHERE d.source_file IS NOT NULL AND {VISIBLE}", {}
-        )
-        for (f,) in files:
-            p = self._col.sources_dir / f
-            parts["sources"] += p.stat().st_size if p.exists() else 0
-        backend = self._col.backend
-        if backend.kind == "milvus-lite":
-            parts["milvus"] = dir_bytes(Path(backend.address) / "collections" / self._col.table.name)
-        out = {
-            "name": self.name,
-            "generation": self.generation,
-            "documents": int(docs),
-            "chunks": snap.n_live,
-            "backend": backend.uri,
-            "milvus_collection": self._col.table.name,
-            "milvus_rows": self._col.table.count(),
-            "hidden_rows": snap.hidden_rows,
-            "dense_index": self.info.dense_index,
-            "bytes": {**parts, "total": sum(parts.values())},
-        }
-        if self.info.sparse == "bm25":
-            out["bm25_avgdl"] = round(snap.avgdl, 4)
-        return out
-
-    def verify(self) -> None:
-        """Check that the catalog and Milvus agree; ``CollectionError`` lists what does not."""
-        snap = self._snap
-        problems: list[str] = []
-        conn = self._col._conn()
-        m_ids, m_docs = self._col.table.ids_between(0, snap.bound)
-        pos, in_milvus = np.zeros(0, np.int64), np.zeros(0, bool)
-        if len(m_ids):
-            pos = np.searchsorted(m_ids, snap.ids)
-            in_milvus = pos < len(m_ids)
-            in_milvus[in_milvus] = m_ids[pos[in_milvus]] == snap.ids[in_milvus]
-        else:
-            in_milvus = np.zeros(snap.n_live, bool)
-        if not in_milvus.all():
-            problems.append(f"chunks without vectors in Milvus: {snap.ids[~in_milvus][:10].tolist()}")
-        elif snap.n_live and not np.array_equal(m_docs[pos], snap.doc_of):
-            problems.append("Milvus rows carry other document ids than the catalog")
-        _, live = snap.positions(m_ids)
-        extra = m_ids[~live & ~np.isin(m_docs, snap.hidden_docs)]
-        if len(extra):
-            problems.append(f"Milvus rows below id {snap.bound} that no document owns: {extra[:10].tolist()}")
-        counts = dict(zip(*np.unique(snap.doc_of, return_counts=True))) if snap.n_live else {}
-        for doc in self.documents():
-            if int(counts.get(doc.id, 0)) != doc.chunks:
-                held = int(counts.get(doc.id, 0))
-                problems.append(f"document {doc.id} lists {doc.chunks} chunks, catalog holds {held}")
-        if self.info.sparse == "bm25" and self.generation == self._col.generation():
-            want = mcat.recount_df(conn, self.generation)
-            have = dict(conn.execute("SELECT term, df FROM milvus_df").fetchall())
-            if want != have:
-                diff = sorted(set(want.items()) ^ set(have.items()))[:5]
-                problems.append(f"BM25 document frequencies differ from the documents' terms: {diff}")
-        if self.info.colbert_dim and snap.n_live:
-            n = conn.execute(
-                "SELECT COUNT(*) FROM milvus_colbert WHERE chunk_id IN (SELECT value FROM json_each(?))",
-                (json.dumps(snap.ids.tolist()),),
-            ).fetchone()[0]
-            if n != snap.n_live:
-                problems.append(f"{snap.n_live - n} live chunk(s) have no ColBERT vectors")
-        if problems:
-            raise CollectionError(
-                f"collection {self.name!r} generation {self.generation} is inconsistent: " + "; ".join(problems)
-            )
-
