@@ -177,8 +177,9 @@ try:
     sharing_section(rt, name)
 except CollectionError as exc:  # e.g. built with another embedding model
     st.error(ui.md_escape(f"Collection {name} cannot be used with the model loaded now: {exc}"))
-with st.expander("Rename this collection"):
-    rename_form(rt, name)
+if rt.engine.access.may(name, "rename"):
+    with st.expander("Rename this collection"):
+        rename_form(rt, name)
 with st.expander("Other collections"):
     new_collection_form(rt)
     if own_name(rt, state.SAMPLES_COLLECTION) not in state.collection_names(rt) and st.button(

@@ -215,6 +215,7 @@ class Engine:
         ``new_name`` is taken or invalid. Other processes must reopen it under the new name."""
         from rag.store import rename_collection
 
+        self._check(name, "rename")
         with self._lock:
             self.forget(name)
             if self.backend.is_milvus:
@@ -223,6 +224,8 @@ class Engine:
                 rename_milvus_collection(self.backend, name, new_name, self.data_dir, wait=True, timeout=60)
             else:
                 rename_collection(self.data_dir, name, new_name, wait=True, timeout=60)
+            self.access.store.rename_collection(name, new_name)
+            self.access.record("rename", new_name, f"from {name}")
 
     def ingest(self, sources: Iterable[Any], collection: str, *, create: bool = True,
                colbert: bool = False, on_file: Callable[[int, int, str], None] | None = None,

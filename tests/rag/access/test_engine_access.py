@@ -54,6 +54,7 @@ def test_b_reaches_nothing_of_a_by_any_engine_route(engines: tuple[Engine, Engin
         "ingest creating it": lambda: bob.ingest([doc], "a-deals"),
         "delete documents": lambda: bob.delete_documents("a-deals", [1]),
         "delete collection": lambda: bob.delete_collection("a-deals"),
+        "rename collection": lambda: bob.rename_collection("a-deals", "b-deals"),
         "folder path": lambda: bob.collection(str(alice.data_dir / "a-deals")),
     }
     leaks = []
@@ -72,6 +73,18 @@ def test_b_reaches_nothing_of_a_by_any_engine_route(engines: tuple[Engine, Engin
     assert str(real.value).replace("a-deals", "X") == str(made_up.value).replace("no-such", "X")
     # and A's collection is whole
     assert len(alice.collection("a-deals").view().documents()) == 1
+
+
+def test_a_rename_needs_the_owner_and_keeps_the_members(engines: tuple[Engine, Engine, Path]):
+    alice, bob, _ = engines
+    alice.access.share("a-deals", B, Role.EDITOR)
+    with pytest.raises(AccessDenied):
+        bob.rename_collection("a-deals", "b-deals")  # an editor may add documents, not rename
+    alice.rename_collection("a-deals", "deals-2026")
+    assert alice.collections() == ["deals-2026"] and bob.collections() == ["deals-2026"]
+    assert bob.access.role("deals-2026") is Role.EDITOR and bob.access.role("a-deals") is None
+    assert any(e.action == "rename" and e.detail == "from a-deals" and e.actor == A
+               for e in alice.access.store.audit("deals-2026"))
 
 
 def test_the_milvus_backend_is_checked_alike(settings: Settings, tmp_path: Path):
