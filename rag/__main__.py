@@ -7,12 +7,13 @@ import sys
 from collections.abc import Sequence
 
 from rag.answer import cli as answer_cli
+from rag.review import cli as review_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rag", description="Contract-intelligence RAG on BAAI BGE models.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for register in (answer_cli.add_parser,):
+    for register in (answer_cli.add_parser, review_cli.add_parser):
         register(subparsers)
     return parser
 
