@@ -8,7 +8,9 @@ side with three references computed in the same run from the same units and hits
 * ``retriever``: the product's plain hybrid retriever told the right document (its best hit's score);
 * ``query``: zero-shot, the best unit's cosine with the type's question;
 * ``prototypes``: few-shot only, the best unit's mean cosine with its 3 nearest examples;
-* ``review``: what ships (prototypes + 0.5 x query + the hybrid hits' bonus).
+* ``review``: what ships (prototypes + 0.5 x query + the hybrid hits' bonus);
+* ``contrast``: an ablation, ``review`` minus each unit's mean prototype score over all types
+  (a unit that resembles every clause type says little about any one).
 
 AUPR and precision at 80% recall rank the cells of one type over all contracts (per type, then
 the macro mean). Found/not-found decisions use per-type calibrations cross-fitted over 5 folds of
@@ -42,7 +44,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 EVAL = Path(os.environ.get("RAG_SHARED_EVAL", REPO.parent / "shared" / "eval"))
-VARIANTS = ("retriever", "query", "prototypes", "review")
+VARIANTS = ("retriever", "query", "prototypes", "review", "contrast")
 ANCHORS = {"CUAD RoBERTa-large AUPR": 48.2, "CUAD DeBERTa-xlarge AUPR": 47.8,
            "CUAD DeBERTa-xlarge precision at 80% recall": 44.0}
 
@@ -114,13 +116,16 @@ def score_contracts(engine: Any, name: str, contracts: list[str], corpus: Path) 
         clauses = view.clauses(info.id)
         original = (corpus / contract).read_text(encoding="utf-8")
         to_file = OffsetMap(document.text, original)
+        protos = [sig.proto for sig in signals if sig.proto is not None]
+        hub = np.mean(protos, axis=0) if protos and len(units) else 0.0
         for col, sig in zip(columns, signals):
             cell = make_cell(info.id, info.name, document, clauses, units, col, sig, config)
             out["raw"][contract][col.key] = {
                 "retriever": sig.hybrid_top if np.isfinite(sig.hybrid_top) else -1e9,
                 "query": float(sig.query.max()) if len(units) else -1e9,
                 "prototypes": float(sig.proto.max()) if sig.proto is not None and len(units) else -1e9,
-                "review": cell.raw}
+                "review": cell.raw,
+                "contrast": float((sig.combined(config) - hub).max()) if len(units) else -1e9}
             out["cells"][(contract, col.key)] = [(to_file(s), to_file(e)) for s, e in cell.spans]
         out["seconds"].append(time.perf_counter() - t0)
         out["units"] += len(units)
@@ -266,7 +271,7 @@ def grid_speed(engine_settings: Any, pdf: Path, label: str) -> dict[str, Any]:
         retriever.search("warm up", top_k=1)
         columns = cuad_columns()
         from rag.review import prototypes
-        prototypes.vectors(engine.encoder)  # example vectors are encoded once per model and stored
+        prototypes.vectors(engine.encoder, [c.key for c in columns])  # encoded once per model, then stored
         load = os.getloadavg()
         grid = review(retriever, columns, store=ReviewStore(Path(tmp) / "review.sqlite"))
         again = review(retriever, columns, store=ReviewStore(Path(tmp) / "review.sqlite"))
@@ -276,6 +281,16 @@ def grid_speed(engine_settings: Any, pdf: Path, label: str) -> dict[str, Any]:
                 "stored_rerun_seconds": round(again.seconds, 3), "rerun_computed": again.computed,
                 "ingest_seconds": round(ingest_s, 1), "load_before": [round(x, 2) for x in load],
                 "load_after": [round(x, 2) for x in os.getloadavg()]}
+
+
+def _speed_pdf(args: argparse.Namespace) -> Path:
+    """``--speed-pdf``, else the CUAD PDF nearest 50 pages."""
+    if args.speed_pdf:
+        return args.speed_pdf
+    import csv
+
+    rows = list(csv.DictReader((args.eval_dir / "pdfs" / "manifest.csv").open(encoding="utf-8")))
+    return args.eval_dir / "pdfs" / min(rows, key=lambda r: abs(int(r["pages"]) - 50))["pdf"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -288,7 +303,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--speed-pdf", type=Path, help="PDF for the grid time (default: the CUAD PDF nearest 50 pages)")
     p.add_argument("--speed-model", action="append", default=[], help="also time the grid with this model folder")
     p.add_argument("--no-speed", action="store_true")
+    p.add_argument("--speed-only", action="store_true",
+                   help="time the grid only and add it to an existing results file (quality runs are long)")
     p.add_argument("--write-calibration", action="store_true", help="refit the shipped calibration file")
+    p.add_argument("--only-ingested", action="store_true",
+                   help="evaluate the contracts already in the collection (a stated subset), ingest nothing")
     p.add_argument("--prepare-only", action="store_true",
                    help="ingest the contracts and store their unit vectors, then stop (a later run reuses both)")
     p.add_argument("--results", type=Path)
@@ -302,11 +321,26 @@ def main(argv: list[str] | None = None) -> int:
     from rag.eval.machine import machine_info, machine_tag
 
     settings = replace(load_settings(), data_dir=args.data_dir)
+    out = args.results or REPO / "bench" / "results" / f"review-{machine_tag()}.json"
+    if args.speed_only:
+        payload = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {"machine": machine_info()}
+        payload["speed"] = [grid_speed(settings, _speed_pdf(args), settings.embed_model)]
+        payload["speed"] += [grid_speed(replace(settings, embed_model=m), _speed_pdf(args), m) for m in args.speed_model]
+        payload["speed_date"] = time.strftime("%Y-%m-%d %H:%M")
+        for s in payload["speed"]:
+            print(f"grid: {s}")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"saved {out}")
+        return 0
     engine = Engine(settings)
     corpus = args.eval_dir / "legal" / "corpus" / "cuad"
     pos, neg = load_pairs(args.eval_dir)
     contracts = spread(sorted({c for c, _ in pos} | {c for c, _ in neg}), args.contracts)
     load_start = os.getloadavg()
+    if args.only_ingested:
+        have = {d.name.removeprefix("cuad/") for d in engine.collection(args.collection).view().documents()}
+        contracts = [c for c in sorted({c for c, _ in pos} | {c for c, _ in neg}) if c in have]
     index = ingest_missing(engine, args.collection, contracts, corpus)
     print(f"ingest: {index}", flush=True)
     if args.prepare_only:
@@ -323,12 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {CALIBRATION_FILE}")
     speed = []
     if not args.no_speed:
-        pdf = args.speed_pdf
-        if pdf is None:
-            import csv
-
-            rows = list(csv.DictReader((args.eval_dir / "pdfs" / "manifest.csv").open(encoding="utf-8")))
-            pdf = args.eval_dir / "pdfs" / min(rows, key=lambda r: abs(int(r["pages"]) - 50))["pdf"]
+        pdf = _speed_pdf(args)
         speed.append(grid_speed(settings, pdf, settings.embed_model))
         for model in args.speed_model:
             speed.append(grid_speed(replace(settings, embed_model=model), pdf, model))
@@ -343,14 +372,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"location: {result['location']}")
     for s in speed:
         print(f"grid: {s}")
-    payload = {"benchmark": "cuad_dev clause review", "contracts": len(contracts), "subset": args.contracts,
+    subset = ("the contracts already ingested" if args.only_ingested else
+              f"an even spread of {args.contracts}" if args.contracts else None)
+    payload = {"benchmark": "cuad_dev clause review", "contracts": len(contracts), "subset": subset,
+               "contract_names": contracts if subset else None,
                "model": settings.embed_model, "reranker": settings.rerank_model, "anchors": ANCHORS,
                **result, "speed": speed, "index": index,
                "review_seconds": round(review_s, 1), "seconds_per_contract_p50": round(statistics.median(scored["seconds"]), 2),
                "units": scored["units"], "load_start": [round(x, 2) for x in load_start],
                "load_end": [round(x, 2) for x in os.getloadavg()], "machine": machine_info(),
                "date": time.strftime("%Y-%m-%d %H:%M")}
-    out = args.results or REPO / "bench" / "results" / f"review-{machine_tag()}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"saved {out}")

@@ -40,6 +40,11 @@ class Calibration:
     a: float = 20.0
     b: float = -12.0
 
+    @property
+    def threshold(self) -> float:
+        """The raw score at which the probability is 0.5."""
+        return -self.b / self.a if self.a else float("inf")
+
     def probability(self, raw: float) -> float:
         z = self.a * raw + self.b
         return 1.0 / (1.0 + math.exp(-z)) if z > -60 else 0.0
@@ -96,19 +101,15 @@ def units_in(units: Units, spans: list[tuple[int, int]]) -> np.ndarray:
     return mask
 
 
-def pick_spans(units: Units, scores: np.ndarray, config: ScoringConfig = ScoringConfig()) -> list[tuple[int, int]]:
-    """The best unit and the next best ones within ``span_margin`` of it (adjacent ones merged)."""
+def pick_spans(units: Units, scores: np.ndarray, config: ScoringConfig = ScoringConfig(),
+               floor: float = float("inf")) -> list[tuple[int, int]]:
+    """The best unit, then up to ``max_spans - 1`` more that score within ``span_margin`` of it or
+    above ``floor`` (the score that alone means "found": a second clause of the same type),
+    best first."""
     if len(scores) == 0:
         return []
     order = np.argsort(-scores, kind="stable")
     best = scores[order[0]]
-    chosen = [int(i) for i in order[: config.max_spans] if scores[i] >= best - config.span_margin]
-    spans: list[tuple[int, int]] = []
-    for i in sorted(chosen):
-        s, e = int(units.starts[i]), int(units.ends[i])
-        if spans and i - 1 in chosen and spans[-1][1] >= s - 2:
-            spans[-1] = (spans[-1][0], e)
-        else:
-            spans.append((s, e))
-    rank = {sp: max(scores[j] for j in chosen if units.starts[j] >= sp[0] and units.ends[j] <= sp[1]) for sp in spans}
-    return sorted(spans, key=lambda sp: -rank[sp])
+    chosen = [int(i) for i in order[: config.max_spans]
+              if i == order[0] or scores[i] >= min(best - config.span_margin, floor)]
+    return [(int(units.starts[i]), int(units.ends[i])) for i in chosen]

@@ -98,12 +98,12 @@ def document_signals(retriever: Any, doc_id: int, name: str, text: str, units: U
     encoder = retriever.encoder
     qvecs = _query_vectors(encoder, columns)
     ex = protos.examples()
-    pvecs = protos.vectors(encoder, load=store.blob if store else None, save=store.put_blob if store else None) \
-        if any(c.kind == "cuad" for c in columns) else None
-    excluded = protos.same_document_mask(ex, name, text) if pvecs is not None else None
+    pvecs = protos.vectors(encoder, [c.key for c in columns if c.kind == "cuad"],
+                           load=store.blob if store else None, save=store.put_blob if store else None)
+    excluded = protos.same_document_mask(ex, name, text) if pvecs else None
     out = []
     for col, qv in zip(columns, qvecs):
-        proto_vecs = protos.for_column(col, ex, pvecs, excluded) if pvecs is not None else None
+        proto_vecs = protos.for_column(col, pvecs, ex, excluded) if excluded is not None else None
         hybrid = np.zeros(len(units), dtype=bool)
         top = float("nan")
         if config.hybrid_weight and len(units):
@@ -123,8 +123,9 @@ def make_cell(doc_id: int, name: str, document: Any, clauses: list[Any], units: 
         return Cell(document=name, doc_id=doc_id, column=column.key, found=False, score=0.0, raw=0.0)
     scores = signals.combined(config)
     raw = float(scores.max())
-    p = calibration_for(column).probability(raw)
-    spans = pick_spans(units, scores, config)
+    calibration = calibration_for(column)
+    p = calibration.probability(raw)
+    spans = pick_spans(units, scores, config, floor=calibration.threshold)
     s0, e0 = spans[0]
     holding = [c for c in clauses if c.start <= s0 < c.end]
     clause = max(holding, key=lambda c: (c.start, c.level)) if holding else None

@@ -11,6 +11,7 @@ import hashlib
 import re
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Any, Callable
 
@@ -27,15 +28,26 @@ _memory: dict[tuple[str, str], np.ndarray] = {}
 class Examples:
     """All shipped examples: text, source contract and the column key each belongs to."""
 
-    texts: list[str]
-    contracts: list[str]
-    keys: list[str]
+    texts: tuple[str, ...]
+    contracts: tuple[str, ...]
+    keys: tuple[str, ...]
 
     def of(self, key: str) -> np.ndarray:
         """Indices of the examples of column ``key``."""
-        return np.array([i for i, k in enumerate(self.keys) if k == key], dtype=np.int64)
+        return _index(self)[1].get(key, np.zeros(0, dtype=np.int64))
 
 
+@lru_cache(maxsize=4)
+def _index(ex: Examples) -> tuple[list[str], dict[str, np.ndarray]]:
+    """Normalised example heads (for spotting the same contract) and example indices per key."""
+    by_key: dict[str, list[int]] = {}
+    for i, k in enumerate(ex.keys):
+        by_key.setdefault(k, []).append(i)
+    return ([normalise(t)[:200] for t in ex.texts],
+            {k: np.array(v, dtype=np.int64) for k, v in by_key.items()})
+
+
+@lru_cache(maxsize=1)
 def examples() -> Examples:
     texts, contracts, keys = [], [], []
     for t in _cuad_data()["types"]:
@@ -43,7 +55,7 @@ def examples() -> Examples:
             texts.append(ex["text"])
             contracts.append(ex["contract"])
             keys.append(f"cuad:{slug(t['name'])}")
-    return Examples(texts, contracts, keys)
+    return Examples(tuple(texts), tuple(contracts), tuple(keys))  # type: ignore[arg-type]
 
 
 def file_version() -> str:
@@ -63,32 +75,52 @@ def same_document_mask(ex: Examples, doc_name: str, doc_text: str) -> np.ndarray
     """``True`` for the examples that came from this document (they must not be used for it)."""
     stem = _stem(doc_name)
     body = normalise(doc_text)
-    return np.array([_stem(c) == stem or normalise(t)[:200] in body for t, c in zip(ex.texts, ex.contracts)],
-                    dtype=bool)
+    heads = _index(ex)[0]
+    return np.array([_stem(c) == stem or h in body for h, c in zip(heads, ex.contracts)], dtype=bool)
 
 
-def vectors(encoder: Any, load: Callable[[str], np.ndarray | None] | None = None,
-            save: Callable[[str, np.ndarray], None] | None = None) -> np.ndarray:
-    """Dense vectors of every example for ``encoder`` (memory, then ``load``, else encoded and saved)."""
-    key = (f"{encoder.name}|{encoder.dim}", file_version())
+def vectors(encoder: Any, keys: list[str], load: Callable[[str], np.ndarray | None] | None = None,
+            save: Callable[[str, np.ndarray], None] | None = None) -> dict[str, np.ndarray]:
+    """Dense vectors of the examples of each column key, for ``encoder``.
+
+    Encoded once per (model, file version, key): from memory, else ``load``, else the encoder
+    (then ``save``d), so a review of eight columns embeds only those columns' examples.
+    """
+    ex = examples()
+    model, version = f"{encoder.name}|{encoder.dim}", file_version()
+    out: dict[str, np.ndarray] = {}
     with _lock:
-        if key in _memory:
-            return _memory[key]
-        tag = f"{key[0]}|{key[1]}"
-        vecs = load(tag) if load else None
-        ex = examples()
-        if vecs is None or vecs.shape != (len(ex.texts), encoder.dim):
-            vecs = np.asarray(encoder.encode(ex.texts, dense=True, sparse=False).dense, dtype=np.float32)
-            if save:
-                save(tag, vecs)
-        _memory[key] = vecs
-        return vecs
+        todo = []
+        for key in dict.fromkeys(keys):
+            idx = ex.of(key)
+            if not len(idx):
+                continue
+            tag = f"{model}|{version}|{key}"
+            vecs = _memory.get((model, tag))
+            if vecs is None and load is not None:
+                vecs = load(tag)
+                if vecs is not None and vecs.shape != (len(idx), encoder.dim):
+                    vecs = None
+            if vecs is None:
+                todo.append((key, tag, idx))
+            else:
+                _memory[(model, tag)] = out[key] = vecs
+        if todo:
+            texts = [ex.texts[i] for _, _, idx in todo for i in idx]
+            enc = np.asarray(encoder.encode(texts, dense=True, sparse=False).dense, dtype=np.float32)
+            at = 0
+            for key, tag, idx in todo:
+                vecs = enc[at: at + len(idx)]
+                at += len(idx)
+                _memory[(model, tag)] = out[key] = vecs
+                if save is not None:
+                    save(tag, vecs)
+    return out
 
 
-def for_column(column: Column, ex: Examples, vecs: np.ndarray, excluded: np.ndarray) -> np.ndarray | None:
+def for_column(column: Column, vecs: dict[str, np.ndarray], ex: Examples, excluded: np.ndarray) -> np.ndarray | None:
     """The example vectors a column is scored against for one document (``None``: none)."""
-    if column.kind != "cuad":
+    if column.key not in vecs:
         return None
-    idx = ex.of(column.key)
-    idx = idx[~excluded[idx]] if len(idx) else idx
-    return vecs[idx] if len(idx) else None
+    keep = ~excluded[ex.of(column.key)]
+    return vecs[column.key][keep] if keep.any() else None
