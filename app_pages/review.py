@@ -79,6 +79,24 @@ def open_cell(key: str) -> None:
             st.session_state[f"{key}-col"] = column
 
 
+def add_column(name: str, store: ReviewStore, columns: dict[str, Any]) -> None:
+    """The form's callback: store the new column and show it (before the widgets are drawn)."""
+    question = st.session_state.get(f"review-new-question-{name}", "")
+    label = st.session_state.get(f"review-new-name-{name}", "")
+    try:
+        new = custom_column(question, label or None)
+    except ColumnError as exc:
+        st.session_state[f"review-add-error-{name}"] = str(exc)
+        return
+    if new.name in columns and columns[new.name].kind == "cuad":
+        st.session_state[f"review-add-error-{name}"] = f"{new.name} is already a column: pick it above."
+        return
+    store.add_custom_column(new)
+    chosen = list(st.session_state.get(f"review-columns-{name}", []))
+    if new.name not in chosen:
+        st.session_state[f"review-columns-{name}"] = [*chosen, new.name]
+
+
 def show_cell(col: Any, name: str, grid: Any, doc_id: int, column: Any, key: str) -> None:
     cell = grid.cell(doc_id, column.key)
     doc_name = dict(grid.documents)[doc_id]
@@ -119,26 +137,17 @@ if not docs:
 store = ReviewStore(store_path(rt.engine.data_dir, name))
 
 columns = {c.name: c for c in cuad_columns() + store.custom_columns()}
-picked = st.multiselect("Columns", list(columns), key=f"review-columns-{name}",
-                        default=[c for c in DEFAULT_COLUMNS if c in columns] +
-                        [c.name for c in store.custom_columns()])
-with st.expander("Add your own column"):
+st.session_state.setdefault(f"review-columns-{name}", [c for c in DEFAULT_COLUMNS if c in columns] +
+                            [c.name for c in store.custom_columns()])
+picked = st.multiselect("Columns", list(columns), key=f"review-columns-{name}")
+with st.expander("Add your own column", expanded=f"review-add-error-{name}" in st.session_state):
     with st.form(f"add-column-{name}", clear_on_submit=True, border=False):
-        question = st.text_input("Question", placeholder="Which party pays for insurance?")
-        label = st.text_input("Column name (optional)", placeholder="Insurance paid by")
-        if st.form_submit_button("Add column"):
-            try:
-                new = custom_column(question, label or None)
-            except ColumnError as exc:
-                st.error(ui.md_escape(str(exc)))
-            else:
-                if new.name in columns and columns[new.name].kind == "cuad":
-                    st.error(ui.md_escape(f"{new.name} is already a column: pick it above."))
-                else:
-                    store.add_custom_column(new)
-                    chosen = st.session_state.get(f"review-columns-{name}", [])
-                    st.session_state[f"review-columns-{name}"] = [*chosen, new.name] if new.name not in chosen else chosen
-                    st.rerun()
+        st.text_input("Question", placeholder="Which party pays for insurance?", key=f"review-new-question-{name}")
+        st.text_input("Column name (optional)", placeholder="Insurance paid by", key=f"review-new-name-{name}")
+        st.form_submit_button("Add column", on_click=add_column, args=(name, store, columns))
+    problem = st.session_state.pop(f"review-add-error-{name}", None)
+    if problem:
+        st.error(ui.md_escape(problem))
 st.caption("Clause types and their descriptions: CUAD, The Atticus Project, CC BY 4.0. A cell is the passage "
            "that best answers the column in that contract, with the model's probability that such a clause is there.")
 if not picked:
