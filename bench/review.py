@@ -7,9 +7,10 @@ side with three references computed in the same run from the same units and hits
 
 * ``retriever``: the product's plain hybrid retriever told the right document (its best hit's score);
 * ``query``: zero-shot, the best unit's cosine with the type's question;
+* ``question``: ``query`` plus the hybrid hits' bonus (how a user's own column is scored);
 * ``prototypes``: few-shot only, the best unit's mean cosine with its 3 nearest examples;
-* ``review``: what ships (prototypes + 0.5 x query + the hybrid hits' bonus);
-* ``contrast``: an ablation, ``review`` minus each unit's mean prototype score over all types
+* ``no_hub``: prototypes + 0.5 x query + the hybrid hits' bonus;
+* ``review``: what ships, ``no_hub`` minus each unit's mean prototype score over all types
   (a unit that resembles every clause type says little about any one).
 
 AUPR and precision at 80% recall rank the cells of one type over all contracts (per type, then
@@ -44,7 +45,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 EVAL = Path(os.environ.get("RAG_SHARED_EVAL", REPO.parent / "shared" / "eval"))
-VARIANTS = ("retriever", "query", "prototypes", "review", "contrast")
+VARIANTS = ("retriever", "query", "question", "prototypes", "no_hub", "review")
 ANCHORS = {"CUAD RoBERTa-large AUPR": 48.2, "CUAD DeBERTa-xlarge AUPR": 47.8,
            "CUAD DeBERTa-xlarge precision at 80% recall": 44.0}
 
@@ -97,7 +98,7 @@ def score_contracts(engine: Any, name: str, contracts: list[str], corpus: Path) 
     from rag.eval.legalbench import OffsetMap
     from rag.review.cells import ScoringConfig
     from rag.review.columns import cuad_columns
-    from rag.review.grid import document_signals, document_units, make_cell
+    from rag.review.grid import document_signals, document_units
     from rag.review.storage import ReviewStore, store_path
 
     columns = cuad_columns()
@@ -106,7 +107,7 @@ def score_contracts(engine: Any, name: str, contracts: list[str], corpus: Path) 
     view = retriever.collection.view()
     by_name = {d.name: d for d in view.documents()}
     config = ScoringConfig()
-    out: dict[str, Any] = {"raw": defaultdict(dict), "cells": {}, "seconds": [], "units": 0}
+    out: dict[str, Any] = {"raw": defaultdict(dict), "signals": {}, "docs": {}, "seconds": [], "units": 0}
     for contract in tqdm(contracts, desc="review", unit="contract", file=sys.stderr):
         info = by_name[f"cuad/{contract}"]
         t0 = time.perf_counter()
@@ -116,17 +117,17 @@ def score_contracts(engine: Any, name: str, contracts: list[str], corpus: Path) 
         clauses = view.clauses(info.id)
         original = (corpus / contract).read_text(encoding="utf-8")
         to_file = OffsetMap(document.text, original)
-        protos = [sig.proto for sig in signals if sig.proto is not None]
-        hub = np.mean(protos, axis=0) if protos and len(units) else 0.0
+        out["docs"][contract] = (info, document, clauses, units, to_file)
         for col, sig in zip(columns, signals):
-            cell = make_cell(info.id, info.name, document, clauses, units, col, sig, config)
+            out["signals"][(contract, col.key)] = sig
+            raw = float(sig.combined(config).max()) if len(units) else -1e9
             out["raw"][contract][col.key] = {
                 "retriever": sig.hybrid_top if np.isfinite(sig.hybrid_top) else -1e9,
                 "query": float(sig.query.max()) if len(units) else -1e9,
+                "question": float((sig.query + config.hybrid_weight * sig.hybrid).max()) if len(units) else -1e9,
                 "prototypes": float(sig.proto.max()) if sig.proto is not None and len(units) else -1e9,
-                "review": cell.raw,
-                "contrast": float((sig.combined(config) - hub).max()) if len(units) else -1e9}
-            out["cells"][(contract, col.key)] = [(to_file(s), to_file(e)) for s, e in cell.spans]
+                "no_hub": float(sig.combined(config, hub=False).max()) if len(units) else -1e9,
+                "review": raw}
         out["seconds"].append(time.perf_counter() - t0)
         out["units"] += len(units)
     return out
@@ -150,6 +151,7 @@ def prepare(engine: Any, name: str, contracts: list[str]) -> None:
 def evaluate(pos: dict, neg: list, contracts: list[str], scored: dict[str, Any], folds: int = 5) -> dict[str, Any]:
     from rag.review.calibration import fit_logistic
     from rag.review.columns import cuad_columns
+    from rag.review.grid import make_cell
     from rag.review.metrics import average_precision, location_match, precision_at_recall
 
     columns = cuad_columns()
@@ -177,12 +179,21 @@ def evaluate(pos: dict, neg: list, contracts: list[str], scored: dict[str, Any],
             row[f"p_at_80r_{v}"] = round(100 * precision_at_recall(s, labels, 0.8), 2) if labels.sum() else None
         raw = np.array([scored["raw"][c][col.key]["review"] for c, _ in rows])
         found = np.zeros(len(rows), dtype=bool)
+        cited: dict[str, list[tuple[int, int]]] = {}
         for f in range(folds):
             test = np.array([fold_of[c] == f for c, _ in rows])
             train = ~test
-            if test.any() and labels[train].sum() and (1 - labels[train]).sum():
-                cal = fit_logistic(raw[train], labels[train])
-                found[test] = np.array([cal.probability(x) >= 0.5 for x in raw[test]])
+            if not test.any():
+                continue
+            cal = fit_logistic(raw[train], labels[train]) if labels[train].sum() and (1 - labels[train]).sum() \
+                else None
+            for i in np.flatnonzero(test):
+                c = rows[i][0]
+                info, document, clauses, units, to_file = scored["docs"][c]
+                cell = make_cell(info.id, info.name, document, clauses, units, col, scored["signals"][(c, col.key)],
+                                 calibration=cal)
+                found[i] = cell.found if cal is not None else False
+                cited[c] = [(to_file(s), to_file(e)) for s, e in cell.spans]
         t = {"tp": int((found & (labels == 1)).sum()), "fp": int((found & (labels == 0)).sum()),
              "fn": int((~found & (labels == 1)).sum()), "tn": int((~found & (labels == 0)).sum())}
         for k in decided:
@@ -192,7 +203,7 @@ def evaluate(pos: dict, neg: list, contracts: list[str], scored: dict[str, Any],
         for (c, y), fnd in zip(rows, found):
             if not y:
                 continue
-            hit, jac = location_match(scored["cells"][(c, col.key)], pos[(c, cat)])
+            hit, jac = location_match(cited[c], pos[(c, cat)])
             top_n += 1
             top_hits += hit
             top_j += jac >= 0.5
@@ -244,7 +255,7 @@ def write_calibration(pos: dict, neg: list, contracts: list[str], scored: dict[s
             continue
         cal = fit_logistic(np.array([scored["raw"][c][col.key]["review"] for c, _ in rows]), y)
         out[col.key] = {"a": round(cal.a, 4), "b": round(cal.b, 4), "positives": int(y.sum()), "pairs": len(y)}
-        pooled_q += [scored["raw"][c][col.key]["query"] for c, _ in rows]
+        pooled_q += [scored["raw"][c][col.key]["question"] for c, _ in rows]
         pooled_y += list(y)
     cal = fit_logistic(np.array(pooled_q), np.array(pooled_y))
     out["custom"] = {"a": round(cal.a, 4), "b": round(cal.b, 4), "positives": int(sum(pooled_y)), "pairs": len(pooled_y)}
@@ -271,7 +282,10 @@ def grid_speed(engine_settings: Any, pdf: Path, label: str) -> dict[str, Any]:
         retriever.search("warm up", top_k=1)
         columns = cuad_columns()
         from rag.review import prototypes
-        prototypes.vectors(engine.encoder, [c.key for c in columns])  # encoded once per model, then stored
+
+        t1 = time.perf_counter()
+        prototypes.vectors(engine.encoder, [c.key for c in columns])  # once per model, then stored
+        examples_s = time.perf_counter() - t1
         load = os.getloadavg()
         grid = review(retriever, columns, store=ReviewStore(Path(tmp) / "review.sqlite"))
         again = review(retriever, columns, store=ReviewStore(Path(tmp) / "review.sqlite"))
@@ -279,7 +293,8 @@ def grid_speed(engine_settings: Any, pdf: Path, label: str) -> dict[str, Any]:
         return {"model": label, "pdf": pdf.name, "pages": info.pages, "chunks": info.chunks,
                 "columns": len(columns), "grid_seconds": round(grid.seconds, 2), "cells": grid.computed,
                 "stored_rerun_seconds": round(again.seconds, 3), "rerun_computed": again.computed,
-                "ingest_seconds": round(ingest_s, 1), "load_before": [round(x, 2) for x in load],
+                "ingest_seconds": round(ingest_s, 1), "examples_seconds_once_per_model": round(examples_s, 1),
+                "load_before": [round(x, 2) for x in load],
                 "load_after": [round(x, 2) for x in os.getloadavg()]}
 
 
@@ -308,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--write-calibration", action="store_true", help="refit the shipped calibration file")
     p.add_argument("--only-ingested", action="store_true",
                    help="evaluate the contracts already in the collection (a stated subset), ingest nothing")
+    p.add_argument("--first", type=int, help="only the first N of the chosen contracts (a smoke check)")
     p.add_argument("--prepare-only", action="store_true",
                    help="ingest the contracts and store their unit vectors, then stop (a later run reuses both)")
     p.add_argument("--results", type=Path)
@@ -341,6 +357,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.only_ingested:
         have = {d.name.removeprefix("cuad/") for d in engine.collection(args.collection).view().documents()}
         contracts = [c for c in sorted({c for c, _ in pos} | {c for c, _ in neg}) if c in have]
+    if args.first:
+        contracts = contracts[: args.first]
     index = ingest_missing(engine, args.collection, contracts, corpus)
     print(f"ingest: {index}", flush=True)
     if args.prepare_only:

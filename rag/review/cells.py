@@ -9,7 +9,8 @@ For a column and a document, every unit (sentence, see :mod:`rag.review.units`) 
 combined as ``proto + query_weight * query`` (``query`` alone without examples). The cell's raw
 score is the best unit's; the retriever's hybrid (dense + lexical, reranked when a reranker is
 loaded) hits for the question inside the document add ``hybrid_weight`` to the units they hold,
-so the lexical channel counts too. A per-column logistic calibration turns the raw score into
+so the lexical channel counts too. Units that resemble every type's examples alike (boilerplate) are
+discounted by their mean example score over all types. A per-column logistic calibration turns the raw score into
 the probability that the clause is present; ``found`` is that probability >= 0.5.
 """
 
@@ -29,6 +30,10 @@ class ScoringConfig:
     query_weight: float = 0.5
     hybrid_weight: float = 0.05  # bonus for units inside the retriever's top hits
     hybrid_top: int = 3
+    #: a unit that resembles the examples of every clause type (a boilerplate sentence) says little
+    #: about any one: its mean example score over all types is subtracted (CUAD dev, 64 contracts:
+    #: macro AUPR 66.9 with it, 62.2 without)
+    hub_weight: float = 1.0
     max_spans: int = 3  # spans a found cell cites at most
     span_margin: float = 0.03  # a further span must score within this of the best
 
@@ -74,9 +79,12 @@ class Signals:
     proto: np.ndarray | None  # mean cosine with the k nearest examples (None: no examples)
     hybrid: np.ndarray  # True for units inside the retriever's top hits
     hybrid_top: float = float("nan")  # the retriever's best score (its own scale)
+    hub: np.ndarray | None = None  # each unit's mean example score over every clause type
 
-    def combined(self, config: ScoringConfig = ScoringConfig()) -> np.ndarray:
+    def combined(self, config: ScoringConfig = ScoringConfig(), hub: bool = True) -> np.ndarray:
         base = self.query if self.proto is None else self.proto + config.query_weight * self.query
+        if hub and self.proto is not None and self.hub is not None:
+            base = base - config.hub_weight * self.hub
         return base + config.hybrid_weight * self.hybrid
 
 

@@ -18,13 +18,13 @@ import numpy as np
 
 from rag.review import prototypes as protos
 from rag.review.calibration import calibration_for, calibration_version
-from rag.review.cells import Cell, ScoringConfig, Signals, pick_spans, proto_signal, query_signal, units_in
+from rag.review.cells import Calibration, Cell, ScoringConfig, Signals, pick_spans, proto_signal, query_signal, units_in
 from rag.review.columns import Column
 from rag.review.storage import ReviewStore
 from rag.review.units import Units, split_units
 
 #: bump when scoring changes: stored cells of an older generation are recomputed
-SCORER_VERSION = "1"
+SCORER_VERSION = "2"
 Progress = Callable[[int, int], None]
 
 _query_lock = threading.Lock()
@@ -98,12 +98,21 @@ def document_signals(retriever: Any, doc_id: int, name: str, text: str, units: U
     encoder = retriever.encoder
     qvecs = _query_vectors(encoder, columns)
     ex = protos.examples()
-    pvecs = protos.vectors(encoder, [c.key for c in columns if c.kind == "cuad"],
-                           load=store.blob if store else None, save=store.put_blob if store else None)
-    excluded = protos.same_document_mask(ex, name, text) if pvecs else None
+    typed = [c for c in columns if c.kind == "cuad"]
+    pvecs: dict[str, np.ndarray] = {}
+    hub = None
+    if typed and len(units):
+        # every type's examples: the hub correction compares a unit with all of them
+        every = sorted(set(ex.keys))
+        pvecs = protos.vectors(encoder, every, load=store.blob if store else None,
+                               save=store.put_blob if store else None)
+        excluded = protos.same_document_mask(ex, name, text)
+        per_type = [proto_signal(unit_vecs, protos.for_column_key(k, pvecs, ex, excluded), config.k) for k in every]
+        kept = [p for p in per_type if p is not None]
+        hub = np.mean(kept, axis=0) if kept else None
+        by_key = dict(zip(every, per_type))
     out = []
     for col, qv in zip(columns, qvecs):
-        proto_vecs = protos.for_column(col, pvecs, ex, excluded) if excluded is not None else None
         hybrid = np.zeros(len(units), dtype=bool)
         top = float("nan")
         if config.hybrid_weight and len(units):
@@ -111,19 +120,22 @@ def document_signals(retriever: Any, doc_id: int, name: str, text: str, units: U
                                     clause_lookup=False, attach_context=False).hits
             hybrid = units_in(units, [(h.chunk.start, h.chunk.end) for h in hits])
             top = hits[0].score if hits else float("nan")
-        out.append(Signals(query=query_signal(unit_vecs, qv), proto=proto_signal(unit_vecs, proto_vecs, config.k),
-                           hybrid=hybrid, hybrid_top=top))
+        proto = by_key.get(col.key) if typed and len(units) and col.kind == "cuad" else None
+        out.append(Signals(query=query_signal(unit_vecs, qv), proto=proto, hybrid=hybrid, hybrid_top=top, hub=hub))
     return out
 
 
 def make_cell(doc_id: int, name: str, document: Any, clauses: list[Any], units: Units, column: Column,
-              signals: Signals, config: ScoringConfig = ScoringConfig()) -> Cell:
-    """A cell from a column's signals: the calibrated decision and the spans it cites."""
+              signals: Signals, config: ScoringConfig = ScoringConfig(), calibration: Calibration | None = None) -> Cell:
+    """A cell from a column's signals: the calibrated decision and the spans it cites.
+
+    ``calibration`` defaults to the shipped one of the column (the benchmark passes cross-fitted ones).
+    """
     if len(units) == 0:
         return Cell(document=name, doc_id=doc_id, column=column.key, found=False, score=0.0, raw=0.0)
     scores = signals.combined(config)
     raw = float(scores.max())
-    calibration = calibration_for(column)
+    calibration = calibration or calibration_for(column)
     p = calibration.probability(raw)
     spans = pick_spans(units, scores, config, floor=calibration.threshold)
     s0, e0 = spans[0]

@@ -118,9 +118,14 @@ def vectors(encoder: Any, keys: list[str], load: Callable[[str], np.ndarray | No
     return out
 
 
-def for_column(column: Column, vecs: dict[str, np.ndarray], ex: Examples, excluded: np.ndarray) -> np.ndarray | None:
-    """The example vectors a column is scored against for one document (``None``: none)."""
-    if column.key not in vecs:
+def for_column_key(key: str, vecs: dict[str, np.ndarray], ex: Examples, excluded: np.ndarray) -> np.ndarray | None:
+    """The example vectors of column ``key`` for one document, without its own (``None``: none)."""
+    if key not in vecs:
         return None
-    keep = ~excluded[ex.of(column.key)]
-    return vecs[column.key][keep] if keep.any() else None
+    keep = ~excluded[ex.of(key)]
+    return vecs[key][keep] if keep.any() else None
+
+
+def for_column(column: Column, vecs: dict[str, np.ndarray], ex: Examples, excluded: np.ndarray) -> np.ndarray | None:
+    """:func:`for_column_key` for a column (custom columns have no examples)."""
+    return for_column_key(column.key, vecs, ex, excluded) if column.kind == "cuad" else None
