@@ -390,6 +390,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"location: {result['location']}")
     for s in speed:
         print(f"grid: {s}")
+    if args.no_speed and out.is_file():  # keep the grid time of an earlier --speed-only run
+        earlier = json.loads(out.read_text(encoding="utf-8"))
+        speed = earlier.get("speed") or []
+        payload_extra = {"speed_date": earlier.get("speed_date")} if speed else {}
+    else:
+        payload_extra = {}
     subset = ("the contracts already ingested" if args.only_ingested else
               f"an even spread of {args.contracts}" if args.contracts else None)
     payload = {"benchmark": "cuad_dev clause review", "contracts": len(contracts), "subset": subset,
@@ -399,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
                "review_seconds": round(review_s, 1), "seconds_per_contract_p50": round(statistics.median(scored["seconds"]), 2),
                "units": scored["units"], "load_start": [round(x, 2) for x in load_start],
                "load_end": [round(x, 2) for x in os.getloadavg()], "machine": machine_info(),
-               "date": time.strftime("%Y-%m-%d %H:%M")}
+               "date": time.strftime("%Y-%m-%d %H:%M"), **payload_extra}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"saved {out}")

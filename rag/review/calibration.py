@@ -54,4 +54,8 @@ def fit_logistic(raw: np.ndarray, labels: np.ndarray, l2: float = 1e-2, steps: i
         if np.abs(step).max() < 1e-8:
             break
     a = w[0] / sd
+    if not a > 0:  # a type nearly every contract has (or none): higher scores cannot mean less
+        rate = float(np.clip(y.mean(), 0.01, 0.99))
+        a = 1e-3
+        return Calibration(a, float(np.log(rate / (1 - rate)) - a * mu))
     return Calibration(float(a), float(w[1] - a * mu))

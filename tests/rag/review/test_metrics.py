@@ -33,3 +33,16 @@ def test_location() -> None:
     assert location_match([(0, 10)], [(20, 30)]) == (False, 0.0)
     hit, best = location_match([(0, 10), (20, 30)], [(22, 30)])
     assert hit and best == pytest.approx(0.8)
+
+
+def test_calibration_fit_is_increasing_and_separates() -> None:
+    from rag.review.calibration import fit_logistic
+
+    raw = np.r_[np.linspace(0.2, 0.5, 30), np.linspace(0.45, 0.9, 30)]
+    y = np.r_[np.zeros(30), np.ones(30)]
+    cal = fit_logistic(raw, y)
+    assert cal.a > 0 and cal.probability(0.9) > 0.9 and cal.probability(0.2) < 0.1
+    assert 0.4 < cal.threshold < 0.55
+    # nearly every contract has it and the scores say nothing: a constant near the base rate
+    flat = fit_logistic(np.r_[np.linspace(0.8, 0.2, 62), [0.9, 0.95]], np.r_[np.ones(62), [0, 0]])
+    assert flat.a > 0 and 0.9 < flat.probability(0.5) < 0.99
