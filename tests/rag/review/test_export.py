@@ -15,10 +15,11 @@ from rag.review.export import ExportError, format_cell, parse_cell, read_grid, w
 @pytest.fixture
 def crlf_grid(review_engine, tmp_path: Path):  # type: ignore[no-untyped-def]
     """A grid over a .txt contract with CRLF line ends and a leading blank line (so stored text != file)."""
-    from tests.rag.review.conftest import SERVICES
+    from tests.rag.review.conftest import CONTRACT
 
-    path = tmp_path / "crlf_services.txt"
-    path.write_bytes(("\r\n" + SERVICES.replace("\n", "\r\n")).encode("utf-8"))
+    path = tmp_path / "crlf_supply.txt"
+    text = CONTRACT.read_text(encoding="utf-8")
+    path.write_bytes(("\r\n" + text.replace("\n", "\r\n")).encode("utf-8"))
     review_engine.ingest([path], "export")
     retriever = review_engine.retriever("export")
     cols = [c for c in cuad_columns() if c.name in ("Non-Compete", "Governing Law")]
@@ -58,11 +59,13 @@ def test_jsonl_spans_are_offsets_into_the_original_file(crlf_grid, tmp_path: Pat
     lines = [json.loads(x) for x in write(grid, tmp_path / "r.jsonl", view).read_text(encoding="utf-8").splitlines()]
     assert len(lines) == len(grid.columns)
     assert set(lines[0]) >= {"document", "column", "found", "score", "spans", "pages", "text"}
-    noncompete = next(x for x in lines if x["column"] == "Non-Compete")
-    assert noncompete["found"] and noncompete["spans"]
-    s, e = noncompete["spans"][0]
-    assert "shall not provide services to any competitor" in original[s:e]
-    assert " ".join(original[s:e].split()) in noncompete["text"]
+    law = next(x for x in lines if x["column"] == "Governing Law")
+    assert law["found"] and law["spans"]
+    s, e = law["spans"][0]
+    assert "governed by and construed in accordance with the laws of the State of New York" in original[s:e]
+    assert " ".join(original[s:e].split()) in law["text"]
+    missing = next(x for x in lines if x["column"] == "Non-Compete")
+    assert not missing["found"] and missing["spans"] == [] and missing["text"] == ""
 
 
 def test_cells_format_and_parse() -> None:
