@@ -16,6 +16,7 @@ except (ValueError, FileNotFoundError):
 pages = [
     st.Page("app_pages/chat.py", title="Chat", icon=":material/chat:", default=True),
     st.Page("app_pages/clauses.py", title="Clause lookup", icon=":material/manage_search:"),
+    st.Page("app_pages/review.py", title="Clause review", icon=":material/table_view:"),
     st.Page("app_pages/documents.py", title="Documents", icon=":material/folder_open:"),
     st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:"),
 ]

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from rag.answer import cli as answer_cli
+from rag.review import cli as review_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,7 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="act as this user: only their collections, with their role (default: RAG_USER, "
                              "else the local admin)")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for register in (answer_cli.add_parser,):
+    for register in (answer_cli.add_parser, review_cli.add_parser):
         register(subparsers)
     return parser
 

@@ -1,0 +1,416 @@
+"""Clause review on CUAD dev: presence AUPR, precision at 80% recall, location, grid time.
+
+Every (contract, clause type) pair of CUAD dev is a cell: 4,339 with the clause (cuad_dev.json)
+and 11,093 without (cuad_dev_negatives.json). Each is scored by the product's own path
+(``rag.review``: units, question, leave-one-contract-out examples, hybrid retrieval), side by
+side with three references computed in the same run from the same units and hits:
+
+* ``retriever``: the product's plain hybrid retriever told the right document (its best hit's score);
+* ``query``: zero-shot, the best unit's cosine with the type's question;
+* ``question``: ``query`` plus the hybrid hits' bonus (how a user's own column is scored);
+* ``prototypes``: few-shot only, the best unit's mean cosine with its 3 nearest examples;
+* ``no_hub``: prototypes + 0.5 x query + the hybrid hits' bonus;
+* ``review``: what ships, ``no_hub`` minus each unit's mean prototype score over all types
+  (a unit that resembles every clause type says little about any one).
+
+AUPR and precision at 80% recall rank the cells of one type over all contracts (per type, then
+the macro mean). Found/not-found decisions use per-type calibrations cross-fitted over 5 folds of
+contracts (a contract's decision never comes from a fit that saw it). Location: of the cells
+decided found that have the clause, the share whose cited text overlaps a gold span, and the
+share with Jaccard >= 0.5 (CUAD's match rule). Grid time: a 41-column review of a ~50-page CUAD
+PDF from an empty review store (unit encoding included, ingest not).
+
+    RAG_EMBED_MODEL=demo RAG_RERANK_MODEL=none python bench/review.py [--contracts N] [--write-calibration]
+
+Writes bench/results/review-<machine>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+EVAL = Path(os.environ.get("RAG_SHARED_EVAL", REPO.parent / "shared" / "eval"))
+VARIANTS = ("retriever", "query", "question", "prototypes", "no_hub", "review")
+ANCHORS = {"CUAD RoBERTa-large AUPR": 48.2, "CUAD DeBERTa-xlarge AUPR": 47.8,
+           "CUAD DeBERTa-xlarge precision at 80% recall": 44.0}
+
+
+def load_pairs(eval_dir: Path) -> tuple[dict[tuple[str, str], list[tuple[int, int]]], list[tuple[str, str]]]:
+    """Gold spans of each positive (contract, category) and the negative pairs."""
+    bench = eval_dir / "legal" / "benchmarks"
+    pos: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for t in json.loads((bench / "cuad_dev.json").read_text(encoding="utf-8"))["tests"]:
+        pos[(t["contract"], t["category"])] = [(int(s["span"][0]), int(s["span"][1])) for s in t["snippets"]]
+    neg = [(t["contract"], t["category"]) for t in
+           json.loads((bench / "cuad_dev_negatives.json").read_text(encoding="utf-8"))["tests"]]
+    return pos, neg
+
+
+def column_of(category: str, columns: list[Any]) -> Any:
+    """The shipped column scoring a CUAD dev category ("... - Answer" is CUAD's second notice-period field)."""
+    name = category.split("- Answer")[0].strip().lower()
+    for c in columns:
+        if c.name.lower() == name:
+            return c
+    raise KeyError(category)
+
+
+def spread(items: list[str], n: int | None) -> list[str]:
+    if not n or n >= len(items):
+        return items
+    step = len(items) / n
+    return [items[int(i * step)] for i in range(n)]
+
+
+def ingest_missing(engine: Any, name: str, files: list[str], corpus: Path) -> dict[str, Any]:
+    from ingest.pipeline import Source, ingest
+
+    col = engine.collection(name, create=True)
+    have = {d.name for d in col.view().documents()}
+    todo = [Source(name=f"cuad/{f}", path=corpus / f) for f in files if f"cuad/{f}" not in have]
+    t0 = time.perf_counter()
+    if todo:
+        report = ingest(todo, col, engine.encoder, commit_every=32)
+        if report.failed:
+            raise SystemExit(f"{len(report.failed)} contracts failed to ingest: the figures would be wrong")
+    return {"ingested_now": len(todo), "seconds": round(time.perf_counter() - t0, 1)}
+
+
+def score_contracts(engine: Any, name: str, contracts: list[str], corpus: Path) -> dict[str, Any]:
+    """Every variant's raw score and the shipped cell of each (contract, column)."""
+    from tqdm import tqdm
+
+    from rag.eval.legalbench import OffsetMap
+    from rag.review.cells import ScoringConfig
+    from rag.review.columns import cuad_columns
+    from rag.review.grid import document_signals, document_units
+    from rag.review.storage import ReviewStore, store_path
+
+    columns = cuad_columns()
+    retriever = engine.retriever(name)
+    store = ReviewStore(store_path(engine.data_dir, name))
+    view = retriever.collection.view()
+    by_name = {d.name: d for d in view.documents()}
+    config = ScoringConfig()
+    out: dict[str, Any] = {"raw": defaultdict(dict), "signals": {}, "docs": {}, "seconds": [], "units": 0}
+    for contract in tqdm(contracts, desc="review", unit="contract", file=sys.stderr):
+        info = by_name[f"cuad/{contract}"]
+        t0 = time.perf_counter()
+        document = view.document(info.id)
+        units, vecs = document_units(engine.encoder, store, info.content_hash, document.text)
+        signals = document_signals(retriever, info.id, info.name, document.text, units, vecs, columns, config, store)
+        clauses = view.clauses(info.id)
+        original = (corpus / contract).read_text(encoding="utf-8")
+        to_file = OffsetMap(document.text, original)
+        out["docs"][contract] = (info, document, clauses, units, to_file)
+        for col, sig in zip(columns, signals):
+            out["signals"][(contract, col.key)] = sig
+            raw = float(sig.combined(config).max()) if len(units) else -1e9
+            out["raw"][contract][col.key] = {
+                "retriever": sig.hybrid_top if np.isfinite(sig.hybrid_top) else -1e9,
+                "query": float(sig.query.max()) if len(units) else -1e9,
+                "question": float((sig.query + config.hybrid_weight * sig.hybrid).max()) if len(units) else -1e9,
+                "prototypes": float(sig.proto.max()) if sig.proto is not None and len(units) else -1e9,
+                "no_hub": float(sig.combined(config, hub=False).max()) if len(units) else -1e9,
+                "review": raw}
+        out["seconds"].append(time.perf_counter() - t0)
+        out["units"] += len(units)
+    return out
+
+
+def prepare(engine: Any, name: str, contracts: list[str]) -> None:
+    """Store the unit vectors of every contract (the expensive, cacheable part of a review)."""
+    from tqdm import tqdm
+
+    from rag.review.grid import document_units
+    from rag.review.storage import ReviewStore, store_path
+
+    store = ReviewStore(store_path(engine.data_dir, name))
+    view = engine.collection(name).view()
+    by_name = {d.name: d for d in view.documents()}
+    for contract in tqdm(contracts, desc="units", unit="contract", file=sys.stderr):
+        info = by_name[f"cuad/{contract}"]
+        document_units(engine.encoder, store, info.content_hash, view.document(info.id).text)
+
+
+def evaluate(pos: dict, neg: list, contracts: list[str], scored: dict[str, Any], folds: int = 5) -> dict[str, Any]:
+    from rag.review.calibration import fit_logistic
+    from rag.review.columns import cuad_columns
+    from rag.review.grid import make_cell
+    from rag.review.metrics import average_precision, location_match, precision_at_recall
+
+    columns = cuad_columns()
+    chosen = set(contracts)
+    fold_of = {c: i % folds for i, c in enumerate(contracts)}
+    pairs: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for (c, cat) in pos:
+        if c in chosen:
+            pairs[cat].append((c, 1))
+    for (c, cat) in neg:
+        if c in chosen:
+            pairs[cat].append((c, 0))
+    per_type = []
+    decided = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
+    loc_hits = loc_j = loc_n = 0
+    top_hits = top_j = top_n = 0
+    for cat in sorted(pairs):
+        col = column_of(cat, columns)
+        rows = pairs[cat]
+        labels = np.array([y for _, y in rows])
+        row = {"type": cat, "column": col.key, "positives": int(labels.sum()), "negatives": int(len(labels) - labels.sum())}
+        for v in VARIANTS:
+            s = np.array([scored["raw"][c][col.key][v] for c, _ in rows])
+            row[f"aupr_{v}"] = round(100 * average_precision(s, labels), 2) if labels.sum() else None
+            row[f"p_at_80r_{v}"] = round(100 * precision_at_recall(s, labels, 0.8), 2) if labels.sum() else None
+        raw = np.array([scored["raw"][c][col.key]["review"] for c, _ in rows])
+        found = np.zeros(len(rows), dtype=bool)
+        cited: dict[str, list[tuple[int, int]]] = {}
+        for f in range(folds):
+            test = np.array([fold_of[c] == f for c, _ in rows])
+            train = ~test
+            if not test.any():
+                continue
+            cal = fit_logistic(raw[train], labels[train]) if labels[train].sum() and (1 - labels[train]).sum() \
+                else None
+            for i in np.flatnonzero(test):
+                c = rows[i][0]
+                info, document, clauses, units, to_file = scored["docs"][c]
+                cell = make_cell(info.id, info.name, document, clauses, units, col, scored["signals"][(c, col.key)],
+                                 calibration=cal)
+                found[i] = cell.found if cal is not None else False
+                cited[c] = [(to_file(s), to_file(e)) for s, e in cell.spans]
+        t = {"tp": int((found & (labels == 1)).sum()), "fp": int((found & (labels == 0)).sum()),
+             "fn": int((~found & (labels == 1)).sum()), "tn": int((~found & (labels == 0)).sum())}
+        for k in decided:
+            decided[k] += t[k]
+        row.update(t)
+        th = tj = tn_ = 0
+        for (c, y), fnd in zip(rows, found):
+            if not y:
+                continue
+            hit, jac = location_match(cited[c], pos[(c, cat)])
+            top_n += 1
+            top_hits += hit
+            top_j += jac >= 0.5
+            if fnd:
+                tn_ += 1
+                th += hit
+                tj += jac >= 0.5
+        loc_n += tn_
+        loc_hits += th
+        loc_j += tj
+        row["location_overlap"] = round(100 * th / tn_, 1) if tn_ else None
+        row["location_jaccard50"] = round(100 * tj / tn_, 1) if tn_ else None
+        per_type.append(row)
+    macro = {}
+    for v in VARIANTS:
+        vals = [r[f"aupr_{v}"] for r in per_type if r[f"aupr_{v}"] is not None]
+        p80 = [r[f"p_at_80r_{v}"] for r in per_type if r[f"p_at_80r_{v}"] is not None]
+        macro[v] = {"aupr": round(statistics.fmean(vals), 2), "p_at_80r": round(statistics.fmean(p80), 2),
+                    "types": len(vals)}
+    tp, fp, fn = decided["tp"], decided["fp"], decided["fn"]
+    return {
+        "macro": macro, "per_type": per_type,
+        "decisions": {**decided, "precision": round(100 * tp / max(tp + fp, 1), 1),
+                      "recall": round(100 * tp / max(tp + fn, 1), 1)},
+        "location": {"found_positive_cells": loc_n, "overlap": round(100 * loc_hits / max(loc_n, 1), 1),
+                     "jaccard50": round(100 * loc_j / max(loc_n, 1), 1),
+                     "all_positive_cells": top_n, "overlap_any_decision": round(100 * top_hits / max(top_n, 1), 1),
+                     "jaccard50_any_decision": round(100 * top_j / max(top_n, 1), 1)},
+        "pairs": {"positive": sum(r["positives"] for r in per_type), "negative": sum(r["negatives"] for r in per_type)},
+    }
+
+
+def write_calibration(pos: dict, neg: list, contracts: list[str], scored: dict[str, Any], path: Path) -> None:
+    """Per-type logistic fits on every evaluated contract (what the product ships)."""
+    from rag.review.calibration import fit_logistic
+    from rag.review.columns import cuad_columns
+
+    columns = cuad_columns()
+    chosen = set(contracts)
+    out: dict[str, dict[str, float]] = {}
+    pooled_q, pooled_y = [], []
+    for col in columns:
+        rows = [(c, 1) for (c, cat) in pos if c in chosen and cat.lower() == col.name.lower()]
+        rows += [(c, 0) for (c, cat) in neg if c in chosen and cat.lower() == col.name.lower()]
+        if not rows:
+            continue
+        y = np.array([r[1] for r in rows])
+        if y.sum() == 0 or y.sum() == len(y):
+            continue
+        cal = fit_logistic(np.array([scored["raw"][c][col.key]["review"] for c, _ in rows]), y)
+        out[col.key] = {"a": round(cal.a, 4), "b": round(cal.b, 4), "positives": int(y.sum()), "pairs": len(y)}
+        pooled_q += [scored["raw"][c][col.key]["question"] for c, _ in rows]
+        pooled_y += list(y)
+    cal = fit_logistic(np.array(pooled_q), np.array(pooled_y))
+    out["custom"] = {"a": round(cal.a, 4), "b": round(cal.b, 4), "positives": int(sum(pooled_y)), "pairs": len(pooled_y)}
+    path.write_text(json.dumps({
+        "source": f"bench/review.py on CUAD dev ({len(contracts)} contracts), leave-one-contract-out examples",
+        "license": "fit on CUAD (CC BY 4.0, The Atticus Project)", "columns": out}, indent=1) + "\n", encoding="utf-8")
+
+
+def grid_speed(engine_settings: Any, pdf: Path, label: str) -> dict[str, Any]:
+    """A 41-column review of one PDF from an empty store: seconds, pages, units."""
+    from rag.engine import Engine
+    from rag.review.columns import cuad_columns
+    from rag.review.grid import review
+    from rag.review.storage import ReviewStore
+
+    with tempfile.TemporaryDirectory(prefix="review-speed-") as tmp:
+        engine = Engine(replace(engine_settings, data_dir=tmp))
+        t0 = time.perf_counter()
+        report = engine.ingest([pdf], "speed")
+        ingest_s = time.perf_counter() - t0
+        if report.failed:
+            raise SystemExit(f"{pdf.name} failed to ingest: {report.failed[0].error}")
+        retriever = engine.retriever("speed")
+        retriever.search("warm up", top_k=1)
+        columns = cuad_columns()
+        from rag.review import prototypes
+
+        t1 = time.perf_counter()
+        prototypes.vectors(engine.encoder, [c.key for c in columns])  # once per model, then stored
+        examples_s = time.perf_counter() - t1
+        load = os.getloadavg()
+        grid = review(retriever, columns, store=ReviewStore(Path(tmp) / "review.sqlite"))
+        again = review(retriever, columns, store=ReviewStore(Path(tmp) / "review.sqlite"))
+        info = retriever.collection.view().documents()[0]
+        return {"model": label, "pdf": pdf.name, "pages": info.pages, "chunks": info.chunks,
+                "columns": len(columns), "grid_seconds": round(grid.seconds, 2), "cells": grid.computed,
+                "stored_rerun_seconds": round(again.seconds, 3), "rerun_computed": again.computed,
+                "ingest_seconds": round(ingest_s, 1), "examples_seconds_once_per_model": round(examples_s, 1),
+                "load_before": [round(x, 2) for x in load],
+                "load_after": [round(x, 2) for x in os.getloadavg()]}
+
+
+def _speed_pdf(args: argparse.Namespace) -> Path:
+    """``--speed-pdf``, else the CUAD PDF nearest 50 pages."""
+    if args.speed_pdf:
+        return args.speed_pdf
+    import csv
+
+    rows = list(csv.DictReader((args.eval_dir / "pdfs" / "manifest.csv").open(encoding="utf-8")))
+    return args.eval_dir / "pdfs" / min(rows, key=lambda r: abs(int(r["pages"]) - 50))["pdf"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--eval-dir", type=Path, default=EVAL)
+    p.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "review-bench" / "data",
+                   help="where the CUAD collection and its review store are kept between runs")
+    p.add_argument("--collection", default="cuad-demo")
+    p.add_argument("--contracts", type=int, help="evaluate an even spread of N contracts (default: all)")
+    p.add_argument("--speed-pdf", type=Path, help="PDF for the grid time (default: the CUAD PDF nearest 50 pages)")
+    p.add_argument("--speed-model", action="append", default=[], help="also time the grid with this model folder")
+    p.add_argument("--no-speed", action="store_true")
+    p.add_argument("--speed-only", action="store_true",
+                   help="time the grid only and add it to an existing results file (quality runs are long)")
+    p.add_argument("--write-calibration", action="store_true", help="refit the shipped calibration file")
+    p.add_argument("--only-ingested", action="store_true",
+                   help="evaluate the contracts already in the collection (a stated subset), ingest nothing")
+    p.add_argument("--first", type=int, help="only the first N of the chosen contracts (a smoke check)")
+    p.add_argument("--prepare-only", action="store_true",
+                   help="ingest the contracts and store their unit vectors, then stop (a later run reuses both)")
+    p.add_argument("--results", type=Path)
+    args = p.parse_args(argv)
+    if not (args.eval_dir / "legal" / "benchmarks" / "cuad_dev.json").is_file():
+        print(f"no CUAD dev data under {args.eval_dir}; nothing to measure")
+        return 1
+
+    from rag.config import load_settings
+    from rag.engine import Engine
+    from rag.eval.machine import machine_info, machine_tag
+
+    settings = replace(load_settings(), data_dir=args.data_dir)
+    out = args.results or REPO / "bench" / "results" / f"review-{machine_tag()}.json"
+    if args.speed_only:
+        payload = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {"machine": machine_info()}
+        payload["speed"] = [grid_speed(settings, _speed_pdf(args), settings.embed_model)]
+        payload["speed"] += [grid_speed(replace(settings, embed_model=m), _speed_pdf(args), m) for m in args.speed_model]
+        payload["speed_date"] = time.strftime("%Y-%m-%d %H:%M")
+        for s in payload["speed"]:
+            print(f"grid: {s}")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"saved {out}")
+        return 0
+    engine = Engine(settings)
+    corpus = args.eval_dir / "legal" / "corpus" / "cuad"
+    pos, neg = load_pairs(args.eval_dir)
+    contracts = spread(sorted({c for c, _ in pos} | {c for c, _ in neg}), args.contracts)
+    load_start = os.getloadavg()
+    if args.only_ingested:
+        have = {d.name.removeprefix("cuad/") for d in engine.collection(args.collection).view().documents()}
+        contracts = [c for c in sorted({c for c, _ in pos} | {c for c, _ in neg}) if c in have]
+    if args.first:
+        contracts = contracts[: args.first]
+    index = ingest_missing(engine, args.collection, contracts, corpus)
+    print(f"ingest: {index}", flush=True)
+    if args.prepare_only:
+        prepare(engine, args.collection, contracts)
+        return 0
+    t0 = time.perf_counter()
+    scored = score_contracts(engine, args.collection, contracts, corpus)
+    review_s = time.perf_counter() - t0
+    result = evaluate(pos, neg, contracts, scored)
+    if args.write_calibration:
+        from rag.review.calibration import CALIBRATION_FILE
+
+        write_calibration(pos, neg, contracts, scored, CALIBRATION_FILE)
+        print(f"wrote {CALIBRATION_FILE}")
+    speed = []
+    if not args.no_speed:
+        pdf = _speed_pdf(args)
+        speed.append(grid_speed(settings, pdf, settings.embed_model))
+        for model in args.speed_model:
+            speed.append(grid_speed(replace(settings, embed_model=model), pdf, model))
+
+    m = result["macro"]
+    print(f"{len(contracts)} contracts, {result['pairs']['positive']} positive and {result['pairs']['negative']} "
+          f"negative pairs, model {settings.embed_model}")
+    print("variant     | macro AUPR | macro P@80%R")
+    for v in VARIANTS:
+        print(f"{v:<11} | {m[v]['aupr']:>10} | {m[v]['p_at_80r']:>12}")
+    print(f"decisions (cross-fitted calibration): {result['decisions']}")
+    print(f"location: {result['location']}")
+    for s in speed:
+        print(f"grid: {s}")
+    if args.no_speed and out.is_file():  # keep the grid time of an earlier --speed-only run
+        earlier = json.loads(out.read_text(encoding="utf-8"))
+        speed = earlier.get("speed") or []
+        payload_extra = {"speed_date": earlier.get("speed_date")} if speed else {}
+    else:
+        payload_extra = {}
+    subset = ("the contracts already ingested" if args.only_ingested else
+              f"an even spread of {args.contracts}" if args.contracts else None)
+    payload = {"benchmark": "cuad_dev clause review", "contracts": len(contracts), "subset": subset,
+               "contract_names": contracts if subset else None,
+               "model": settings.embed_model, "reranker": settings.rerank_model, "anchors": ANCHORS,
+               **result, "speed": speed, "index": index,
+               "review_seconds": round(review_s, 1), "seconds_per_contract_p50": round(statistics.median(scored["seconds"]), 2),
+               "units": scored["units"], "load_start": [round(x, 2) for x in load_start],
+               "load_end": [round(x, 2) for x in os.getloadavg()], "machine": machine_info(),
+               "date": time.strftime("%Y-%m-%d %H:%M"), **payload_extra}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"saved {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
