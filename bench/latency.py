@@ -149,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/latency-bench"),
                         help="collections folder; an ingested collection there is reused with --reuse")
     parser.add_argument("--reuse", action="store_true", help="skip the ingest when the collection exists")
+    parser.add_argument("--time-limit", type=float, default=None,
+                        help="stop asking new questions after this many seconds (the result file says so)")
     parser.add_argument("--machine", default=None)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     args = parser.parse_args(argv)
@@ -173,9 +175,15 @@ def main(argv: list[str] | None = None) -> int:
     engine = Engine(settings)
     name = "latency"
     ingest_result = None
-    if not (args.reuse and (args.work / name).is_dir()):
+    ingest_file = args.work / f"{name}-ingest.json"
+    if args.reuse and (args.work / name).is_dir():
+        if ingest_file.is_file():
+            ingest_result = {**json.loads(ingest_file.read_text()), "reused_from": str(ingest_file)}
+        print(f"reusing the ingested collection in {args.work / name}", flush=True)
+    else:
         shutil.rmtree(args.work / name, ignore_errors=True)
         ingest_result = ingest(engine, pdf, name)
+        ingest_file.write_text(json.dumps(ingest_result, indent=2) + "\n")
     t0 = time.perf_counter()
     reranker = engine.reranker
     reranker_load_s = time.perf_counter() - t0
@@ -187,7 +195,13 @@ def main(argv: list[str] | None = None) -> int:
     retriever.search(warm, rerank=False)  # warm-up: caches of the collection generation, kernels
 
     modes: dict[str, list[dict[str, Any]]] = {"rerank_off": [], "rerank_budget": [], "rerank_budget_repeat": []}
+    deadline = time.monotonic() + args.time_limit if args.time_limit else None
+    stopped_early = None
     for i, q in enumerate(questions):
+        if deadline is not None and time.monotonic() > deadline:
+            stopped_early = f"stopped after {i} of {len(questions)} questions: --time-limit {args.time_limit:g} s"
+            print(stopped_early, flush=True)
+            break
         modes["rerank_off"].append(ask(retriever, llm, q["query"], rerank=False))
         run = ask(retriever, llm, q["query"])
         run["reranked"], run["rerank_computed"] = policy.last.scored, policy.last.computed
@@ -228,7 +242,9 @@ def main(argv: list[str] | None = None) -> int:
         "device": args.device,
         "gpu": info["gpu"] if args.device == "cuda" else "not measured: no GPU on this machine (run --device cuda on one)",
         "document": str(pdf),
-        "questions": len(questions),
+        "questions": len(modes["rerank_off"]),
+        "questions_planned": len(questions),
+        "stopped_early": stopped_early,
         "questions_source": "cuad_dev.json (answered) then cuad_dev_negatives.json (no answer) for this contract",
         "rerank_policy": {"budget_s": policy.budget_s, "min_candidates": policy.min_candidates,
                           "max_candidates": 20, "learned_seconds_per_token": policy.seconds_per_token},

@@ -84,3 +84,11 @@ def test_download_progress_line_says_size_speed_and_time_left() -> None:
     view.update(p)
     view.close()
     assert shown[0][0] == 1.2e9 / 2.27e9 and "2.27 GB" in shown[0][1] and shown[-1] is None and len(shown) == 2
+
+
+def test_ingest_time_left_is_said_from_the_rate_so_far() -> None:
+    from app_pages.components import time_left
+
+    assert time_left(10.0, 10, 30) == ", about 20 s left"
+    assert time_left(60.0, 10, 30) == ", about 2 min left"
+    assert time_left(0.0, 0, 30) == "" and time_left(5.0, 30, 30) == ""
