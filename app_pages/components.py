@@ -8,6 +8,7 @@ Document text is always shown as text: through ``st.text``/``st.code``, or throu
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -270,6 +271,14 @@ _STATUS_ICON = {"added": ":material/check_circle:", "replaced": ":material/sync:
                 "failed": ":material/error:"}
 
 
+def time_left(elapsed_s: float, done: int, total: int) -> str:
+    """", about N s left" from the rate so far (longest passages go first, so it errs long)."""
+    if done <= 0 or done >= total or elapsed_s <= 0:
+        return ""
+    left = elapsed_s / done * (total - done)
+    return f", about {left / 60:.0f} min left" if left >= 90 else f", about {max(left, 1):.0f} s left"
+
+
 def ingest_with_progress(engine: Any, sources: list[Any], collection: str) -> Any:
     """Run ``engine.ingest`` inside ``st.status``: a bar for the files, one per file for its
     embedding batches; then one line per file, errors in plain words. Returns the report."""
@@ -278,9 +287,11 @@ def ingest_with_progress(engine: Any, sources: list[Any], collection: str) -> An
         st.caption("Stay on this page until it finishes: leaving stops after the file in hand.")
         overall = st.progress(0.0, text=f"0 of {n} files")
         bars: list[Any] = []  # one per file, advanced by its embedding batches
+        started = [time.monotonic()]  # when the current file began (reading counts: the time left errs long)
         names: list[str] = []
 
         def on_file(i: int, total: int, name: str) -> None:
+            started[:] = [time.monotonic()]
             overall.progress(i / max(total, 1), text=f"File {i + 1} of {total}")
             if bars:
                 bars[-1].progress(1.0)
@@ -290,7 +301,8 @@ def ingest_with_progress(engine: Any, sources: list[Any], collection: str) -> An
         def on_batch(done: int, total: int) -> None:
             if bars:
                 bars[-1].progress(min(done / max(total, 1), 1.0),
-                                  text=f"{names[-1]}: embedding batch {done} of {total}")
+                                  text=f"{names[-1]}: embedded {done} of {total} passages"
+                                       f"{time_left(time.monotonic() - started[0], done, total)}")
 
         report = engine.ingest(sources, collection, on_file=on_file, on_batch=on_batch)
         if bars:

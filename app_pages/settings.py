@@ -28,6 +28,23 @@ def line(label: str, value: object) -> None:
     st.markdown(f"**{ui.md_escape(label)}:** {ui.md_escape(str(value))}")
 
 
+def cpu_precision(running: str) -> str:
+    """The dtype the models run in on this CPU and why (the measured probe of rag.models.dtype_probe)."""
+    from rag.models.dtype_probe import cpu_dtype_choice
+    from rag.models.loading import cpu_supports_bf16
+
+    if not cpu_supports_bf16():
+        return f"{running}: this CPU has no native bf16 instructions, so fp32 (nothing to measure)"
+    choice = cpu_dtype_choice()
+    detail = choice.reason
+    if choice.fp32_s is not None and choice.bf16_s is not None:
+        detail += (f" (probe: fp32 {choice.fp32_s * 1000:.0f} ms, bf16 {choice.bf16_s * 1000:.0f} ms; "
+                   f"{'cached for this machine' if choice.cached else 'measured at this start'})")
+    if running != choice.dtype:
+        return f"{running}, set explicitly (the probe picks {choice.dtype}: {detail})"
+    return detail
+
+
 def models_section(rt: state.Runtime) -> None:
     enc = rt.engine.encoder
     st.subheader("Models", anchor=False)
@@ -47,8 +64,15 @@ def models_section(rt: state.Runtime) -> None:
                 "learned lexical weights.")
     line("ColBERT multi-vector", "available (off by default; see below)" if enc.has_colbert else
          "not available with this model")
+    if enc.device == "cpu":
+        line("CPU precision", cpu_precision(enc.dtype))
     if rt.engine.reranker is not None:
-        line("Reranker", rt.engine.reranker.name)
+        rr = rt.engine.reranker
+        line("Reranker", f"{rr.name}, on {rr.device} ({rr.dtype})")
+        budget = rt.settings.rerank_budget_s
+        line("Reranking budget", (f"{budget:g} s per question (RAG_RERANK_BUDGET_S): as many candidates as the "
+                                  f"reranker's measured speed allows, at least {rt.settings.rerank_min_candidates}")
+             if budget > 0 else "none: every candidate is reranked (RAG_RERANK_BUDGET_S=0)")
     elif rt.reranker_error:
         st.error(ui.md_escape(f"The reranker could not be loaded, so answers are not reranked: "
                               f"{rt.reranker_error}"))

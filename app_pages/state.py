@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -62,11 +63,74 @@ def _load_runtime(key: str, _settings: Settings) -> Runtime:
     return start(_settings)
 
 
+#: configurations whose models this process already tried to download (once each)
+_DOWNLOADS_TRIED: set[str] = set()
+
+
 def runtime() -> Runtime:
     """The process-wide runtime for the current configuration (loads models on first use), its
-    Engine acting for this session's user (app_pages.access)."""
+    Engine acting for this session's user (app_pages.access).
+
+    A first start downloads the configured Hub models first, with a progress bar on the page.
+    """
     settings = current_settings()
-    return access.bind(_load_runtime(_settings_key(settings), settings))
+    key = _settings_key(settings)
+    if key not in _DOWNLOADS_TRIED:
+        _DOWNLOADS_TRIED.add(key)
+        download_with_progress(settings)
+    return access.bind(_load_runtime(key, settings))
+
+
+def _size(n: float) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.2f} {unit}"
+    return f"{n:.0f} B"
+
+
+def describe_download(p: Any) -> str:
+    """One line for a download's progress: model, size done of total, speed, time left."""
+    line = f"Downloading {p.model} (first start only): {_size(p.done)}"
+    if p.total:
+        line += f" of {_size(p.total)}"
+    if p.rate:
+        line += f", {_size(p.rate)}/s"
+    if p.eta_s is not None:
+        line += f", about {p.eta_s / 60:.0f} min left" if p.eta_s >= 90 else f", about {p.eta_s:.0f} s left"
+    return line
+
+
+class DownloadView:
+    """Shows a Hub download's byte progress in a page placeholder, at most a few times a second."""
+
+    def __init__(self, placeholder: Any, every_s: float = 0.25) -> None:
+        self.placeholder, self.every_s, self._shown = placeholder, every_s, 0.0
+
+    def update(self, p: Any) -> None:
+        if p.unit != "B" or p.what.startswith("Reconstruct"):
+            return  # the file-count bar and the disk-write mirror of the byte bar
+        now = time.monotonic()
+        if now - self._shown < self.every_s and not (p.total and p.done >= p.total):
+            return
+        self._shown = now
+        fraction = min(1.0, p.done / p.total) if p.total else 0.0
+        self.placeholder.progress(fraction, text=describe_download(p))
+
+    def close(self) -> None:
+        self.placeholder.empty()
+
+
+def download_with_progress(settings: Settings) -> None:
+    """Download the configured Hub models not cached yet, with a progress bar (size, ETA)."""
+    from rag.startup import download_models, models_to_download
+
+    if not models_to_download(settings):
+        return
+    view = DownloadView(st.empty())
+    try:
+        download_models(settings, view.update)  # errors: start() reports them or falls back
+    finally:
+        view.close()
 
 
 def reload_models() -> None:

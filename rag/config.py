@@ -39,6 +39,12 @@ class Settings:
     llm_max_retries: int = 1
     llm_context_tokens: int = 3000
     device: str = "auto"
+    #: seconds the reranker may spend per question: it scores as many fused candidates (up to
+    #: rerank_top) as its measured speed allows, never fewer than rerank_min_candidates; 0 = no budget
+    rerank_budget_s: float = 1.5
+    rerank_min_candidates: int = 3
+    #: reranker scores kept for repeated questions (question, passage pairs); 0 = no cache
+    rerank_cache_size: int = 4096
     #: ingest limits (per file)
     max_file_mb: float = 100.0
     max_pages: int = 2000
@@ -106,6 +112,9 @@ _ENV = {
     "llm_max_retries": "RAG_LLM_MAX_RETRIES",
     "llm_context_tokens": "RAG_LLM_CONTEXT_TOKENS",
     "device": "RAG_DEVICE",
+    "rerank_budget_s": "RAG_RERANK_BUDGET_S",
+    "rerank_min_candidates": "RAG_RERANK_MIN_CANDIDATES",
+    "rerank_cache_size": "RAG_RERANK_CACHE_SIZE",
     "max_file_mb": "RAG_MAX_FILE_MB",
     "max_pages": "RAG_MAX_PAGES",
     "file_timeout_s": "RAG_FILE_TIMEOUT_S",
@@ -173,6 +182,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     settings = replace(Settings(), chosen=frozenset(raw), **values)
     if settings.device not in {"auto", "cpu", "cuda"} and not settings.device.startswith("cuda:"):
         raise ValueError(f"RAG_DEVICE must be cpu, cuda or auto, not {settings.device!r}")
+    if settings.rerank_budget_s < 0 or settings.rerank_min_candidates < 0 or settings.rerank_cache_size < 0:
+        raise ValueError("RAG_RERANK_BUDGET_S, RAG_RERANK_MIN_CANDIDATES and RAG_RERANK_CACHE_SIZE must be >= 0")
     if settings.llm_backend and settings.llm_backend not in {"openai", "local", "extractive"}:
         raise ValueError(f"RAG_LLM_BACKEND must be openai, local or extractive, not {settings.llm_backend!r}")
     if settings.mode not in {"local", "team"}:

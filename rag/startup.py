@@ -10,6 +10,7 @@ running another model than the one asked for would be worse than not running.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from rag.config import DEFAULT_EMBED_MODEL, DEMO_MODEL, Settings
 from rag.engine import Engine
@@ -95,6 +96,38 @@ def _with_reranker(engine: Engine, requested: Settings) -> Runtime:
         _ = without.encoder
         return Runtime(without, reranker_error=str(exc), requested=requested)
     return Runtime(engine, requested=requested)
+
+
+def models_to_download(settings: Settings) -> list[tuple[str, str]]:
+    """``(Hub id, setting variable)`` of the configured models not yet in the local Hub cache.
+
+    Local folders and the demo model are never downloaded; the check reads the cache only.
+    """
+    from rag.models.loading import is_hub_cached, is_hub_id
+
+    wanted = [(settings.embed_model, "RAG_EMBED_MODEL")]
+    if settings.rerank_model:
+        wanted.append((settings.rerank_model, "RAG_RERANK_MODEL"))
+    return [(name, var) for name, var in wanted
+            if name.strip().lower() != DEMO_MODEL and is_hub_id(name) and not is_hub_cached(name)]
+
+
+def download_models(settings: Settings, progress: Any) -> dict[str, str]:
+    """Download the configured Hub models that are not cached, reporting to ``progress``.
+
+    Why a step of its own: loading then finds the files locally, and a UI can show the download
+    (size, ETA) while it runs instead of a spinner. Returns the errors by model (offline, not
+    found); :func:`start` then decides between failing loudly and the offline demo profile.
+    """
+    from rag.models.loading import ModelLoadError, resolve_model_dir
+
+    errors = {}
+    for name, var in models_to_download(settings):
+        try:
+            resolve_model_dir(name, env_var=var, progress=progress)
+        except ModelLoadError as exc:
+            errors[name] = str(exc)
+    return errors
 
 
 def collections_for_other_models(runtime: Runtime) -> list[str]:

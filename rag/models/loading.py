@@ -7,9 +7,12 @@ path or id at fault and says how to point at a local folder instead, because on 
 
 from __future__ import annotations
 
+import contextvars
 import json
 import os
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +38,87 @@ def _looks_like_path(name: str) -> bool:
     return name.startswith(("/", ".", "~")) or "\\" in name or name.count("/") > 1 or not _HUB_ID.match(name)
 
 
-def resolve_model_dir(name_or_path: str | os.PathLike[str], *, env_var: str = "RAG_EMBED_MODEL") -> Path:
+@dataclass(frozen=True)
+class DownloadProgress:
+    """One progress report of a Hub download: which bar (``what``), ``done`` of ``total`` ``unit``."""
+
+    model: str
+    what: str
+    unit: str
+    done: float
+    total: float | None
+    rate: float | None  # units per second, as huggingface_hub's own bar measures it
+    elapsed_s: float
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds left at the current rate (``None`` until there is a rate and a total)."""
+        if not self.rate or not self.total or self.total <= self.done:
+            return None
+        return (self.total - self.done) / self.rate
+
+
+ProgressCallback = Callable[[DownloadProgress], None]
+#: where the download in progress reports (set by resolve_model_dir for its own call only)
+_PROGRESS: contextvars.ContextVar[ProgressCallback | None] = contextvars.ContextVar("download_progress",
+                                                                                     default=None)
+
+
+def progress_tqdm(model: str, callback: ProgressCallback) -> type:
+    """A ``tqdm`` class for ``snapshot_download(tqdm_class=...)`` that also reports to ``callback``.
+
+    Why: huggingface_hub's bars go to the terminal only; a UI needs the numbers (size, ETA). The
+    terminal bar is kept as it was.
+    """
+    from tqdm.auto import tqdm
+
+    class _Reporting(tqdm):  # type: ignore[misc, valid-type]
+        def _report(self) -> None:
+            fmt = self.format_dict
+            try:
+                callback(DownloadProgress(model, str(self.desc or ""), str(fmt.get("unit") or "it"),
+                                          float(self.n), float(self.total) if self.total else None,
+                                          fmt.get("rate"), float(fmt.get("elapsed") or 0.0)))
+            except Exception:  # a display problem must never break the download
+                pass
+
+        def update(self, n: float | None = 1) -> bool | None:
+            out = super().update(n)
+            self._report()
+            return out
+
+        def refresh(self, *args: Any, **kwargs: Any) -> None:
+            super().refresh(*args, **kwargs)
+            self._report()
+
+    return _Reporting
+
+
+def is_hub_cached(repo_id: str) -> bool:
+    """True when a snapshot of ``repo_id`` is in the local Hugging Face cache (no network)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
+    except (ValueError, OSError):  # not a valid repo id, unreadable cache
+        return False
+
+
+def is_hub_id(name: str) -> bool:
+    """A Hub id (not a local folder, existing or not)."""
+    return not Path(name).expanduser().exists() and not _looks_like_path(name)
+
+
+def resolve_model_dir(
+    name_or_path: str | os.PathLike[str],
+    *,
+    env_var: str = "RAG_EMBED_MODEL",
+    progress: ProgressCallback | None = None,
+) -> Path:
     """Return a local folder holding the model: the path itself, or a Hub snapshot (download or cache).
 
-    ``env_var`` is only used in error messages (which variable the user should set).
+    ``env_var`` is only used in error messages (which variable the user should set); ``progress``
+    receives the download's progress when the Hub is used.
     """
     name = os.fspath(name_or_path)
     path = Path(name).expanduser()
@@ -53,7 +133,11 @@ def resolve_model_dir(name_or_path: str | os.PathLike[str], *, env_var: str = "R
             f"model folder {path} does not exist; set {env_var} to a folder holding config.json, the "
             f"tokenizer and the weights (or to a Hugging Face Hub id such as BAAI/bge-m3)"
         )
-    return _download(name, env_var)
+    token = _PROGRESS.set(progress)
+    try:
+        return _download(name, env_var)
+    finally:
+        _PROGRESS.reset(token)
 
 
 def _download(repo_id: str, env_var: str) -> Path:
@@ -67,7 +151,9 @@ def _download(repo_id: str, env_var: str) -> Path:
     )
 
     try:
-        folder = Path(snapshot_download(repo_id=repo_id, ignore_patterns=HUB_IGNORE))
+        progress = _PROGRESS.get()
+        tqdm_class = progress_tqdm(repo_id, progress) if progress is not None else None
+        folder = Path(snapshot_download(repo_id=repo_id, ignore_patterns=HUB_IGNORE, tqdm_class=tqdm_class))
     except LocalEntryNotFoundError as exc:
         raise ModelLoadError(
             f"model {repo_id!r} is not in the local Hugging Face cache and the Hub cannot be reached "

@@ -52,6 +52,9 @@ class Reranker:
         self.tokens_per_batch = tokens_per_batch or DEFAULT_TOKENS_PER_BATCH["cpu" if device == "cpu" else "cuda"]
         self._pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self._prefix, self._middle, self._suffix = _pair_template(tokenizer)
+        #: latency budget, candidate floor and score cache of the retrieval pipeline's rerank stage,
+        #: set on first use by :func:`rag.retrieve.rerank_budget.policy_for`
+        self.policy: Any = None
 
     def __repr__(self) -> str:
         return (
@@ -60,6 +63,8 @@ class Reranker:
 
     def pair_ids(self, pairs: Sequence[tuple[str, str]], *, max_passage_tokens: int | None = None) -> list[list[int]]:
         """Token ids of each (query, passage) pair as the model sees them."""
+        if not pairs:
+            return []
         queries = [q for q, _ in pairs]
         passages = [p for _, p in pairs]
         cap = min(x for x in (self.max_length, self.passage_max_length, max_passage_tokens) if x is not None)
@@ -84,8 +89,6 @@ class Reranker:
         progress: Callable[[int, int], None] | None = None,
     ) -> np.ndarray:
         """Relevance of each pair, ``[n]`` float32: raw logits, or sigmoid scores with ``normalize=True``."""
-        import torch
-
         pairs = list(pairs)
         for pair in pairs:
             if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
@@ -93,7 +96,27 @@ class Reranker:
         scores = np.zeros(len(pairs), dtype=np.float32)
         if not pairs:
             return scores
-        rows = self.pair_ids(pairs, max_passage_tokens=max_passage_tokens)
+        scores = self.score_ids(self.pair_ids(pairs, max_passage_tokens=max_passage_tokens),
+                                batch_size=batch_size, progress=progress)
+        if normalize:
+            scores = (1.0 / (1.0 + np.exp(-scores.astype(np.float64)))).astype(np.float32)
+        return scores
+
+    def score_ids(
+        self,
+        rows: Sequence[Sequence[int]],
+        *,
+        batch_size: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> np.ndarray:
+        """Raw logits ``[n]`` float32 of pairs already tokenized by :meth:`pair_ids`.
+
+        Rows go through the model in length-sorted batches under ``tokens_per_batch`` padded tokens
+        (FlagEmbedding pads fixed batches of 128 to their longest row and runs the first one twice).
+        """
+        import torch
+
+        scores = np.zeros(len(rows), dtype=np.float32)
         done = 0
         with torch.inference_mode():
             for batch in plan_batches([len(r) for r in rows], max_tokens=self.tokens_per_batch, max_batch=batch_size):
@@ -102,9 +125,7 @@ class Reranker:
                 scores[batch] = logits[:, 0].float().cpu().numpy()
                 done += len(batch)
                 if progress is not None:
-                    progress(done, len(pairs))
-        if normalize:
-            scores = (1.0 / (1.0 + np.exp(-scores.astype(np.float64)))).astype(np.float32)
+                    progress(done, len(rows))
         return scores
 
     def _ids(self, texts: list[str], max_length: int) -> list[list[int]]:

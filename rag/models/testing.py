@@ -6,6 +6,7 @@ parity with FlagEmbedding, speed) must be exercised on files shaped like the rea
     python -m rag.models.testing tiny-m3 DIR        # 2 layers, hidden 64: tests
     python -m rag.models.testing tiny-reranker DIR  # XLMRobertaForSequenceClassification, 1 label
     python -m rag.models.testing full-m3 DIR        # BGE-M3's real shape, random weights: benchmarks
+    python -m rag.models.testing full-reranker DIR  # bge-reranker-v2-m3's real shape, random weights
     python -m rag.models.testing tiny-bge-v1 DIR    # dense-only XLM-R folder (no head files)
 
 The tokenizer is a Unigram model trained with ``tokenizers`` on :mod:`rag.models.tokenizer_corpus`
@@ -199,11 +200,21 @@ def build_full_m3(dir: Path, seed: int = 0) -> Path:
     return _build(Path(dir), seed, "m3", FULL_M3_SHAPE, 250002)
 
 
+def build_full_reranker(dir: Path, seed: int = 0) -> Path:
+    """bge-reranker-v2-m3's real shape (BGE-M3's XLM-R large backbone, 8194 positions, one-label
+    classification head), random weights: for reranker speed, which does not depend on the weights.
+
+    About 2.3 GB on disk; the tokenizer is the small trained one (ids stay below its size).
+    """
+    return _build(Path(dir), seed, "reranker", FULL_M3_SHAPE, 250002)
+
+
 _COMMANDS = {
     "tiny-m3": build_tiny_m3,
     "tiny-reranker": build_tiny_reranker,
     "tiny-bge-v1": build_tiny_bge_v1,
     "full-m3": build_full_m3,
+    "full-reranker": build_full_reranker,
 }
 
 

@@ -291,16 +291,19 @@ class Retriever:
         return head + hits[opt.colbert_top:]
 
     def _rerank(self, question: str, hits: list[Hit], opt: RetrievalOptions) -> list[Hit]:
+        from rag.retrieve.rerank_budget import rerank_prefix
+
         head = hits[: opt.rerank_top]
         if not head:
             return hits
-        pairs = [(question, h.chunk.text[: opt.rerank_max_chars]) for h in head]
-        scores = np.asarray(self.reranker.score(pairs), dtype=np.float64)
+        # as many candidates as the latency budget allows (RAG_RERANK_BUDGET_S), cached scores free
+        scores = rerank_prefix(self.reranker, question, [h.chunk.text[: opt.rerank_max_chars] for h in head])
+        head = head[: len(scores)]
         for h, s in zip(head, scores):
             h.scores["rerank"] = float(s)
             h.score = float(s)
         head.sort(key=lambda h: -h.score)
-        return head + hits[opt.rerank_top:]
+        return head + hits[len(head):]
 
     def _attach_context(self, state: _GenerationCache, hit: Hit) -> None:
         """Parent heading and definitions of the defined terms the hit uses."""

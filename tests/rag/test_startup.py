@@ -93,3 +93,18 @@ def test_collections_of_another_model_are_named_not_opened(hub_unreachable, mini
     rt = start(replace(load_settings({}), data_dir=tmp_path, device="cpu"))
     rt.engine.collection("built-with-demo", create=True)
     assert collections_for_other_models(rt) == ["built-with-m3"]
+
+
+def test_only_uncached_hub_models_are_downloaded_first(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                       hub_unreachable: list[str]) -> None:
+    from rag.startup import download_models, models_to_download
+
+    monkeypatch.setattr("rag.models.loading.is_hub_cached", lambda repo_id: repo_id == DEFAULT_RERANK_MODEL)
+    assert models_to_download(Settings()) == [(DEFAULT_EMBED_MODEL, "RAG_EMBED_MODEL")]
+    folder = tmp_path / "m3"
+    folder.mkdir()
+    local = replace(Settings(), embed_model=str(folder), rerank_model="demo")
+    assert models_to_download(local) == []  # a folder and the demo model are never downloaded
+    errors = download_models(Settings(), progress=lambda p: None)
+    assert hub_unreachable == [DEFAULT_EMBED_MODEL]
+    assert "Hub cannot be reached" in errors[DEFAULT_EMBED_MODEL]

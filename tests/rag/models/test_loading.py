@@ -155,3 +155,31 @@ def test_importing_rag_models_does_not_import_torch(python_runner: Any) -> None:
     proc = python_runner("-c", code)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_hub_download_reports_its_progress(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """huggingface_hub's byte bar (a tqdm_class) reaches the callback with size, rate and ETA."""
+    import io
+
+    import huggingface_hub
+
+    from rag.models.loading import DownloadProgress
+
+    (tmp_path / "config.json").write_text("{}")
+
+    def fake_snapshot_download(repo_id, ignore_patterns=None, tqdm_class=None):  # type: ignore[no-untyped-def]
+        assert tqdm_class is not None
+        bar = tqdm_class(total=4_000_000, desc="Downloading bytes", unit="B", file=io.StringIO())
+        for _ in range(4):
+            bar.update(1_000_000)
+        bar.close()
+        return str(tmp_path)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot_download)
+    seen: list[DownloadProgress] = []
+    assert resolve_model_dir("BAAI/some-model", progress=seen.append) == tmp_path
+    bytes_seen = [p for p in seen if p.unit == "B"]
+    assert bytes_seen[-1].done == 4_000_000 and bytes_seen[-1].total == 4_000_000
+    assert all(p.model == "BAAI/some-model" for p in seen)
+    assert DownloadProgress("m", "x", "B", 1e6, 4e6, 1e6, 1.0).eta_s == pytest.approx(3.0)
+    assert DownloadProgress("m", "x", "B", 1e6, None, 1e6, 1.0).eta_s is None

@@ -95,3 +95,15 @@ def test_full_m3_cli_has_bge_m3_shape(tmp_path: Path, python_runner: Any) -> Non
         "max_position_embeddings": 8194,
     }
     assert (folder / "model.safetensors").stat().st_size > 2_000_000_000
+
+
+def test_full_reranker_has_bge_reranker_v2_m3_shape(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The builder asks for XLM-R large with BGE-M3's positions and a one-label head (no 2.3 GB write here)."""
+    from rag.models import testing
+
+    calls = []
+    monkeypatch.setattr(testing, "_build", lambda *a: calls.append(a) or a[0])
+    assert testing.main(["full-reranker", str(tmp_path / "rr")]) == 0
+    (directory, seed, kind, shape, vocab), = calls
+    assert kind == "reranker" and vocab == 250002 and seed == 0
+    assert shape == testing.FULL_M3_SHAPE and shape["num_hidden_layers"] == 24 and shape["hidden_size"] == 1024

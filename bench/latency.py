@@ -1,0 +1,284 @@
+"""End-to-end latency of the default profile: ingest a ~100-page contract, then time 50 questions.
+
+Models: full-size BGE-M3-shaped and bge-reranker-v2-m3-shaped checkpoints with random weights
+(``python -m rag.models.testing full-m3 DIR`` / ``full-reranker DIR``; speed does not depend on the
+weights). Document: a CUAD PDF from ../shared/eval/pdfs (default: the longest, AzulSa's 111-page
+maintenance agreement). Questions: the CUAD questions for that contract in cuad_dev.json, then
+its no-answer questions (cuad_dev_negatives.json) up to ``--questions``.
+
+First, for the first ``--fixed-questions`` questions, reranking on with all 20 candidates (no
+budget: the issue's target condition). Then per question, in this order:
+  * reranking off: time to sources (retrieval), time to the first answer token (extractive);
+  * reranking on, under the latency budget (RAG_RERANK_BUDGET_S, top-20 candidates at most);
+  * the same question again (reranker scores from the question cache);
+each with p50/p95 and per-stage medians (the pipeline's trace).
+
+    python bench/latency.py --encoder /tmp/full-m3 --reranker /tmp/full-reranker [--device cpu|cuda]
+
+Writes bench/results/latency-<machine>.json. ``--device cuda`` runs the same steps on a GPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import re
+import shutil
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.encode import machine_info, model_shape, versions  # noqa: E402
+
+SHARED = Path(os.environ.get("RAG_SHARED_EVAL") or next(
+    (p for p in (REPO.parent / "shared" / "eval", REPO.parents[1] / "shared" / "eval") if p.is_dir()),
+    REPO.parent / "shared" / "eval"))  # a git worktree sits one level deeper than the main checkout
+DEFAULT_PDF = "AzulSa_20170303_F-1A_EX-10.3_9943903_EX-10.3_Maintenance Agreement1.pdf"
+TARGETS = {"sources_p50_rerank_s": 2.0, "sources_p50_no_rerank_s": 0.3, "ingest_100_pages_s": 90.0}
+
+
+def questions_for(pdf_name: str, n: int) -> list[dict[str, str]]:
+    """CUAD questions for the PDF's contract: answered ones first, then no-answer ones, up to ``n``."""
+    manifest = {row["pdf"]: row for row in csv.DictReader((SHARED / "pdfs" / "manifest.csv").open())}
+    contract = Path(manifest[pdf_name]["txt"]).name
+    out = []
+    for name in ("cuad_dev.json", "cuad_dev_negatives.json"):
+        tests = json.loads((SHARED / "legal" / "benchmarks" / name).read_text())["tests"]
+        out += [{"query": t["query"], "category": t["category"], "answered": name == "cuad_dev.json"}
+                for t in tests if t["contract"] == contract]
+    return out[:n]
+
+
+def pct(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"p50": None, "p95": None, "mean": None, "n": 0}
+    a = np.asarray(values)
+    return {"p50": float(np.percentile(a, 50)), "p95": float(np.percentile(a, 95)), "mean": float(a.mean()),
+            "n": len(values)}
+
+
+def load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+class TokenCounter:
+    """Wraps an encoder's ``encode`` to count the real tokens it reads (ingest tokens/s)."""
+
+    def __init__(self, encoder: Any) -> None:
+        self.encoder, self.tokens, self._encode = encoder, 0, encoder.encode
+
+        def encode(texts: Any, *args: Any, **kwargs: Any) -> Any:
+            self.tokens += sum(len(r) for r in encoder.tokenize(list(texts)))
+            return self._encode(texts, *args, **kwargs)
+
+        encoder.encode = encode
+
+    def restore(self) -> None:
+        self.encoder.encode = self._encode
+
+
+def ingest(engine: Any, pdf: Path, name: str) -> dict[str, Any]:
+    from ingest.pipeline import Source
+
+    counter = TokenCounter(engine.encoder)
+    batches: list[float] = []
+    load_before = load()
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    report = engine.ingest([Source(pdf.name, data=pdf.read_bytes())], name,
+                           on_batch=lambda done, total: batches.append(time.perf_counter() - t0))
+    seconds, cpu_s = time.perf_counter() - t0, time.process_time() - cpu0
+    counter.restore()
+    result = report.files[0]
+    if result.status not in {"added", "replaced"}:
+        raise SystemExit(f"ingest failed: {result.error}")
+    pages = int(result.pages or 0)
+    out = {"pdf": pdf.name, "pages": pages, "chunks": result.chunks, "seconds": seconds,
+           "cpu_seconds_this_process": cpu_s,  # PDF reading runs in a child process: not counted
+           "seconds_per_page": seconds / max(pages, 1), "tokens": counter.tokens,
+           "tokens_per_s": counter.tokens / seconds, "embedding_s": (batches[-1] - batches[0]) if batches else None,
+           "load_before": load_before, "load_after": load(),
+           "seconds_for_100_pages": seconds / max(pages, 1) * 100}
+    print(f"ingest: {pages} pages, {result.chunks} chunks, {counter.tokens} tokens in {seconds:.1f} s "
+          f"({out['seconds_per_page']:.2f} s/page, {out['tokens_per_s']:.0f} tokens/s; load {load()})", flush=True)
+    return out
+
+
+def ask(retriever: Any, llm: Any, question: str, **overrides: Any) -> dict[str, Any]:
+    """Time to sources (retrieval) and to the first answer token, with the pipeline's stage timings."""
+    from rag.answer import answer
+
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    retrieval = retriever.search(question, **overrides)
+    sources, sources_cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    stream = answer(question, retrieval.hits, llm)
+    next(stream, None)
+    first = time.perf_counter() - t0
+    stream.close()
+    return {"sources_s": sources, "sources_cpu_s": sources_cpu, "first_token_s": first, "load": load()[0], "stages": dict(retrieval.trace.timings),
+            "hits": len(retrieval.hits)}
+
+
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    stages = sorted({s for r in runs for s in r["stages"]})
+    out = {"sources_s": pct([r["sources_s"] for r in runs]),
+           "sources_cpu_s": pct([r["sources_cpu_s"] for r in runs if "sources_cpu_s" in r]),
+           "first_token_s": pct([r["first_token_s"] for r in runs]),
+           "stage_median_s": {s: float(np.median([r["stages"].get(s, 0.0) for r in runs])) for s in stages}}
+    if any("reranked" in r for r in runs):
+        out["reranked_candidates"] = pct([r["reranked"] for r in runs])
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--encoder", type=Path, required=True, help="`python -m rag.models.testing full-m3 DIR`")
+    parser.add_argument("--reranker", type=Path, required=True, help="`python -m rag.models.testing full-reranker DIR`")
+    parser.add_argument("--pdf", default=DEFAULT_PDF, help="a PDF listed in ../shared/eval/pdfs/manifest.csv")
+    parser.add_argument("--questions", type=int, default=50)
+    parser.add_argument("--fixed-questions", type=int, default=3,
+                        help="questions also timed with all 20 candidates reranked (no budget)")
+    parser.add_argument("--budget", type=float, default=None, help="rerank latency budget, s (default: settings)")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--work", type=Path, default=Path("/tmp/latency-bench"),
+                        help="collections folder; an ingested collection there is reused with --reuse")
+    parser.add_argument("--reuse", action="store_true", help="skip the ingest when the collection exists")
+    parser.add_argument("--time-limit", type=float, default=None,
+                        help="stop asking new questions after this many seconds (the result file says so)")
+    parser.add_argument("--machine", default=None)
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
+    args = parser.parse_args(argv)
+
+    from rag.answer import make_llm
+    from rag.config import Settings
+    from rag.engine import Engine
+    from rag.retrieve import RetrievalOptions
+    from rag.retrieve.rerank_budget import RerankPolicy
+
+    pdf = SHARED / "pdfs" / args.pdf
+    if not pdf.is_file():
+        raise SystemExit(f"{pdf} not found: this benchmark needs ../shared/eval (see its README)")
+    questions = questions_for(args.pdf, args.questions)
+    info = machine_info()
+    print(f"{info['cpu_model']}, {info['cpu_cores']} cores, device {args.device}, load {load()}", flush=True)
+
+    settings = replace(Settings(), embed_model=str(args.encoder), rerank_model=str(args.reranker),
+                       data_dir=args.work, device=args.device, llm_backend="extractive")
+    if args.budget is not None:
+        settings = replace(settings, rerank_budget_s=args.budget)
+    engine = Engine(settings)
+    name = "latency"
+    ingest_result = None
+    ingest_file = args.work / f"{name}-ingest.json"
+    if args.reuse and (args.work / name).is_dir():
+        if ingest_file.is_file():
+            ingest_result = {**json.loads(ingest_file.read_text()), "reused_from": str(ingest_file)}
+        print(f"reusing the ingested collection in {args.work / name}", flush=True)
+    else:
+        shutil.rmtree(args.work / name, ignore_errors=True)
+        ingest_result = ingest(engine, pdf, name)
+        ingest_file.write_text(json.dumps(ingest_result, indent=2) + "\n")
+    t0 = time.perf_counter()
+    reranker = engine.reranker
+    reranker_load_s = time.perf_counter() - t0
+    policy = RerankPolicy.from_settings(settings)
+    reranker.policy = policy
+    retriever = engine.retriever(name, RetrievalOptions(rerank=True, rerank_top=20))
+    llm = make_llm(settings, backend="extractive")
+    started = time.monotonic()  # --time-limit counts from here (the fixed top-20 runs come first)
+    warm = questions[0]["query"]
+    retriever.search(warm, rerank=False)  # warm-up: caches of the collection generation, kernels
+
+    fixed: list[dict[str, Any]] = []
+    if args.fixed_questions:
+        no_budget = replace(policy, budget_s=None, cache=type(policy.cache)(0))
+        reranker.policy = no_budget
+        for q in questions[: args.fixed_questions]:
+            run = ask(retriever, llm, q["query"])
+            run["reranked"] = no_budget.last.scored
+            fixed.append(run)
+            print(f"  top-20 fixed: {run['sources_s']:.2f} s ({run['reranked']} reranked)", flush=True)
+        reranker.policy = policy
+
+    modes: dict[str, list[dict[str, Any]]] = {"rerank_off": [], "rerank_budget": [], "rerank_budget_repeat": []}
+    deadline = started + args.time_limit if args.time_limit else None
+    stopped_early = None
+    for i, q in enumerate(questions):
+        if deadline is not None and time.monotonic() > deadline:
+            stopped_early = f"stopped after {i} of {len(questions)} questions: --time-limit {args.time_limit:g} s"
+            print(stopped_early, flush=True)
+            break
+        modes["rerank_off"].append(ask(retriever, llm, q["query"], rerank=False))
+        run = ask(retriever, llm, q["query"])
+        run["reranked"], run["rerank_computed"] = policy.last.scored, policy.last.computed
+        modes["rerank_budget"].append(run)
+        again = ask(retriever, llm, q["query"])
+        again["reranked"], again["rerank_computed"] = policy.last.scored, policy.last.computed
+        modes["rerank_budget_repeat"].append(again)
+        print(f"  q{i + 1:02d}: off {modes['rerank_off'][-1]['sources_s']:.2f} s, budget {run['sources_s']:.2f} s "
+              f"({run['reranked']} reranked), repeat {again['sources_s']:.2f} s; load {load()[0]}", flush=True)
+
+    summary = {k: summarise(v) for k, v in modes.items()}
+    if fixed:
+        summary["rerank_fixed_top20"] = summarise(fixed)
+    per_100 = ingest_result["seconds_for_100_pages"] if ingest_result else None
+    met = {
+        "sources_p50_rerank_top20": (summary["rerank_fixed_top20"]["sources_s"]["p50"]
+                                     <= TARGETS["sources_p50_rerank_s"]) if fixed else None,
+        "sources_p50_rerank_budget": summary["rerank_budget"]["sources_s"]["p50"] <= TARGETS["sources_p50_rerank_s"],
+        "sources_p50_no_rerank": summary["rerank_off"]["sources_s"]["p50"] <= TARGETS["sources_p50_no_rerank_s"],
+        "ingest_100_pages": None if per_100 is None else per_100 <= TARGETS["ingest_100_pages_s"],
+    }
+    result = {
+        "benchmark": "latency",
+        "encoder": {"path": str(args.encoder), "dtype": engine.encoder.dtype, **model_shape(args.encoder)},
+        "reranker": {"path": str(args.reranker), "dtype": reranker.dtype, "load_s": reranker_load_s,
+                     **model_shape(args.reranker)},
+        "device": args.device,
+        "gpu": info["gpu"] if args.device == "cuda" else "not measured: no GPU on this machine (run --device cuda on one)",
+        "document": str(pdf),
+        "questions": len(modes["rerank_off"]),
+        "questions_planned": len(questions),
+        "stopped_early": stopped_early,
+        "questions_source": "cuad_dev.json (answered) then cuad_dev_negatives.json (no answer) for this contract",
+        "rerank_policy": {"budget_s": policy.budget_s, "min_candidates": policy.min_candidates,
+                          "max_candidates": 20, "learned_seconds_per_token": policy.seconds_per_token},
+        "answer_backend": "extractive",
+        "ingest": ingest_result,
+        "summary": summary,
+        "targets": TARGETS,
+        "met": met,
+        "load_average_at_end": load(),
+        "machine": info,
+        "versions": versions(),
+        "runs": {**modes, "rerank_fixed_top20": fixed},
+        "notes": [
+            "random-weight checkpoints of the real shapes: timings are real, rankings are not meaningful",
+            "time to sources = Retriever.search; time to first token adds the extractive answer's first piece",
+            "shared machine: other processes ran concurrently; load averages are recorded at each step; "
+            "sources_cpu_s is this process's CPU time (both threads), a measure of the work independent of the load",
+        ],
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    machine = re.sub(r"[^A-Za-z0-9_.-]+", "-", args.machine or info["hostname"])
+    path = args.out / f"latency-{machine}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print()
+    for mode, s in summary.items():
+        print(f"{mode:<22} sources p50 {s['sources_s']['p50']:.2f} s p95 {s['sources_s']['p95']:.2f} s | first token "
+              f"p50 {s['first_token_s']['p50']:.2f} s | stages {json.dumps({k: round(v, 3) for k, v in s['stage_median_s'].items()})}")
+    print(f"targets {TARGETS}; met {met}")
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
