@@ -5,10 +5,7 @@ A chunk (see :mod:`ingest.chunking`) is what gives an answer its context; a *uni
 question is matched against and what a citation points at. The units of a chunk tile it: they
 are disjoint, in order, inside the chunk, and cover every non-whitespace character of it. A
 unit never spans two clauses of the clause tree, except that a bare heading ("12. Termination")
-stays with the text that follows it (a heading alone answers nothing), and enumerated items
-("(a)", "(i)", "一、") group with their siblings and the sentence that introduces them: a list
-item usually continues a sentence ("provided that: (a) ...; (b) ...") and is read, and cited,
-with it. Sizes come from the same
+stays with the text that follows it (a heading alone answers nothing). Sizes come from the same
 splitter and grouping as the chunks, at a smaller target.
 """
 
@@ -111,20 +108,11 @@ class DocumentUnits:
         return out
 
 
-def _holder(clauses: list[Clause], owner: int | None) -> int | None:
-    """The clause a piece's units belong to: its owner, or for an enumerated item the nearest
-    enclosing clause that is not one."""
-    while owner is not None and clauses[owner].kind in ("item", "cn_item") and clauses[owner].parent is not None:
-        owner = clauses[owner].parent
-    return owner
-
-
 def _runs(text: str, pieces: list[_Piece], clauses: list[Clause]) -> list[list[_Piece]]:
-    """Consecutive pieces of one clause (items with their clause); a bare heading piece opens
-    the run that follows it."""
+    """Consecutive pieces of one clause; a bare heading piece opens the run that follows it."""
     runs: list[list[_Piece]] = []
     for p in pieces:
-        if runs and _holder(clauses, runs[-1][-1].owner) == _holder(clauses, p.owner):
+        if runs and runs[-1][-1].owner == p.owner:
             runs[-1].append(p)
         elif runs and len(runs[-1]) == 1 and _heading_only(text, runs[-1][0], clauses):
             runs[-1].append(p)

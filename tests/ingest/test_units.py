@@ -37,27 +37,19 @@ def test_units_tile_each_chunk(msa):
 
 
 def test_units_never_cross_a_clause_boundary(msa):
-    """A clause start or end inside a unit only where a bare heading leads into its first body,
-    or between enumerated items of one clause (they are read, and cited, with their sentence)."""
-    from ingest.units import _holder
-
+    """A clause start or end inside a unit only where a bare heading leads into its first body."""
     text, clauses, chunks = msa
     units = [u for c in chunks for u in DocumentUnits(text, clauses).of(c.start, c.end)]
-    items = 0
+    crossed = 0
     for u in units:
-        for i, cl in enumerate(clauses):
+        for cl in clauses:
             for b in (cl.start, cl.end):
-                if not (u.start < b < u.end and text[b:u.end].strip() and text[u.start:b].strip()):
-                    continue
-                if cl.kind == "item":
-                    inside = [j for j, c in enumerate(clauses) if c.start <= u.start < c.end]
-                    assert _holder(clauses, i) in {_holder(clauses, j) for j in inside} | {None}
-                    items += 1
-                    continue
-                head = text[u.start:b].split()
-                assert len(head) <= 8, (text[u.start:u.end][:200], cl.label)
-                assert any(c.start == u.start for c in clauses)  # the heading's own clause
-    assert items  # the sample's definitions (a)-(h) group
+                if u.start < b < u.end and text[b:u.end].strip() and text[u.start:b].strip():
+                    head = text[u.start:b].split()
+                    assert len(head) <= 8, (text[u.start:u.end][:200], cl.label)
+                    assert any(c.start == u.start for c in clauses)  # the heading's own clause
+                    crossed += 1
+    assert crossed < len(units)
 
 
 def test_units_are_sentence_sized_and_carry_their_heading_path(msa):
