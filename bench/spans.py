@@ -106,6 +106,7 @@ def main() -> int:
     p.add_argument("--variants", default="clause,fine-index,derived")
     p.add_argument("--parent-weights", default="0.5", help="span_parent_weight values to try (derived)")
     p.add_argument("--merge-chars", default="600", help="span merge caps to try (derived)")
+    p.add_argument("--sparse-weights", default="0.3", help="span_sparse weights to try (derived)")
     p.add_argument("--merge-window", default="3", help="span merge windows to try (derived)")
     p.add_argument("--answers", action="store_true", help="also measure cited-span length in extractive answers")
     p.add_argument("--workdir", type=Path, help="keep the ingested collections here and reuse them")
@@ -149,9 +150,11 @@ def main() -> int:
             for w in (float(x) for x in args.parent_weights.split(",")):
                 for cap in (int(x) for x in args.merge_chars.split(",")):
                     for win in (int(x) for x in args.merge_window.split(",")):
-                        plans.append((f"derived(parent={w},merge={cap},window={win})", "clause",
-                                      replace(base, span_weights=SpanWeights(parent=w, merge_chars=cap,
-                                                                             merge_window=win))))
+                        for sw in (float(x) for x in args.sparse_weights.split(",")):
+                            tag = f",sparse={sw}" if sw != SpanWeights().sparse else ""
+                            plans.append((f"derived(parent={w},merge={cap},window={win}{tag})", "clause",
+                                          replace(base, span_weights=SpanWeights(
+                                              sparse=sw, parent=w, merge_chars=cap, merge_window=win))))
         #: one retriever per collection: the derived units are embedded once and shared by the plans
         retrievers = {c: Retriever(cols[c], engine.encoder, None, base) for c in cols}
         for name, col, opts in plans:
