@@ -57,12 +57,16 @@ def _ingest(engine: Any, path: Path, corpus: Path, files: list[str], chunking: A
     return col, {"seconds": round(time.perf_counter() - t0, 1), "chunks": n}
 
 
-def _evaluate(retriever: Any, bench: Any, maps: dict[str, OffsetMap], options: Any) -> dict[str, float]:
+def _evaluate(retriever: Any, bench: Any, maps: dict[str, OffsetMap], options: Any,
+              told: bool = False) -> dict[str, float]:
+    """Figures of one plan; ``told``: each query searches only its gold document(s), as the
+    told-the-right-document baseline does (bench/baselines.py)."""
     rows: dict[str, list[float]] = {}
     seconds, first_len = [], []
     for q, gold in zip(bench.queries, bench.gold):
         t0 = time.perf_counter()
-        hits = retriever.search(q, top_k=64, options=options).hits
+        docs = sorted({f for f, _, _ in gold}) if told else None
+        hits = retriever.search(q, top_k=64, options=options, documents=docs).hits
         seconds.append(time.perf_counter() - t0)
         ranked = [(h.chunk.doc_name, maps[h.chunk.doc_name](h.start), maps[h.chunk.doc_name](h.end)) for h in hits]
         if hits:
@@ -108,6 +112,7 @@ def main() -> int:
     p.add_argument("--merge-chars", default="600", help="span merge caps to try (derived)")
     p.add_argument("--sparse-weights", default="0.3", help="span_sparse weights to try (derived)")
     p.add_argument("--merge-window", default="3", help="span merge windows to try (derived)")
+    p.add_argument("--told", action="store_true", help="also run each plan told the right document")
     p.add_argument("--answers", action="store_true", help="also measure cited-span length in extractive answers")
     p.add_argument("--workdir", type=Path, help="keep the ingested collections here and reuse them")
     p.add_argument("--results", type=Path)
@@ -160,6 +165,10 @@ def main() -> int:
         for name, col, opts in plans:
             retriever = retrievers[col]
             row = {"variant": name, **_evaluate(retriever, bench, maps, opts)}
+            if args.told:
+                print(json.dumps(row), flush=True)
+                rows.append(row)
+                row = {"variant": name + ", right document", **_evaluate(retriever, bench, maps, opts, told=True)}
             if args.answers:
                 row.update(_answer_lengths(retriever, bench, opts))
             rows.append(row)
