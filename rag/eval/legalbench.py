@@ -72,7 +72,7 @@ def run_queries(retriever: Any, bench: Benchmark, offset_maps: dict[str, OffsetM
         ranked = []
         for h in ret.hits:
             m = offset_maps[h.chunk.doc_name]
-            ranked.append((h.chunk.doc_name, m(h.chunk.start), m(h.chunk.end), h.score))
+            ranked.append((h.chunk.doc_name, m(h.start), m(h.end), h.score))  # the ranked span
         results.append(ranked)
     return results, seconds
 
