@@ -39,6 +39,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+from ingest.canonical import _CONTROL, _HAN, clean_text, detect_language
 from ingest.errors import ExtractionError, OcrUnavailableError
 from ingest.ocr import ENGINES as _OCR_ENGINES  # stdlib-only module: cheap to import
 from rag.config import Settings
@@ -55,11 +56,6 @@ TEXT_SUFFIXES = {".txt": "text/plain", ".text": "text/plain", ".md": "text/markd
 _TEXT_MEDIA_TYPES = {"text/plain", "text/markdown", "text/x-markdown"}
 PDF_MAGIC = b"%PDF-"
 
-# Line breaks by Unicode's definition become "\n"; every other C0/C1 control except "\t" goes.
-_LINE_BREAKS = re.compile("\r\n|[\r\v\f\x1c-\x1e\x85\u2028\u2029]")
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
-_LETTER = re.compile(r"[^\W\d_]")
 
 
 def extract(
@@ -118,19 +114,6 @@ def extract_bytes(
         return _extract_text_file(data, name, kind)
     shown = suffix or mt or "no extension"
     raise ExtractionError(name, f"unsupported file type ({shown}); expected .pdf, .txt or .md")
-
-
-def detect_language(text: str) -> str:
-    """``"zh"`` when Han characters are the majority of the letters, else ``"en"``."""
-    letters = len(_LETTER.findall(text))
-    if not letters:
-        return "en"
-    return "zh" if len(_HAN.findall(text)) * 2 > letters else "en"
-
-
-def clean_text(text: str) -> str:
-    """Canonical form of decoded text: ``\\n`` line ends, no control characters but ``\\t``."""
-    return _CONTROL.sub("", _LINE_BREAKS.sub("\n", text))
 
 
 def _too_large(size: int, limit: int) -> str:
