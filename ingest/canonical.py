@@ -14,16 +14,16 @@ from dataclasses import dataclass
 
 # Line breaks by Unicode's definition become "\n"; every other C0/C1 control except "\t" goes.
 _LINE_BREAKS = re.compile("\r\n|[\r\v\f\x1c-\x1e\x85\u2028\u2029]")
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 #: Both rules in one pass: a line break (group 1) becomes "\n", any other control is dropped.
 _CHANGE = re.compile("(\r\n|[\r\v\f\x1c-\x1e\x85\u2028\u2029])|[\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f]")
-_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
+HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
 _LETTER = re.compile(r"[^\W\d_]")
 
 
 def clean_text(text: str) -> str:
     """Canonical form of decoded text: ``\\n`` line ends, no control characters but ``\\t``."""
-    return _CONTROL.sub("", _LINE_BREAKS.sub("\n", text))
+    return CONTROL.sub("", _LINE_BREAKS.sub("\n", text))
 
 
 def detect_language(text: str) -> str:
@@ -31,7 +31,7 @@ def detect_language(text: str) -> str:
     letters = len(_LETTER.findall(text))
     if not letters:
         return "en"
-    return "zh" if len(_HAN.findall(text)) * 2 > letters else "en"
+    return "zh" if len(HAN.findall(text)) * 2 > letters else "en"
 
 
 @dataclass(frozen=True)
