@@ -193,9 +193,14 @@ def main() -> int:
     p.add_argument("--limit", type=int)
     p.add_argument("--results", type=Path)
     p.add_argument("--cache", type=Path, help="keep chunk vectors here (re-used across runs and benchmarks)")
+    p.add_argument("--documents-from", type=Path, action="append", default=[],
+                   help="also index the documents of this benchmark (to match an eval collection shared by "
+                        "several benchmarks, e.g. cuad_dev_parties over cuad_dev's documents)")
     args = p.parse_args()
 
     bench = load_benchmark(args.benchmark, args.limit)
+    for other in args.documents_from:
+        bench.files = sorted(set(bench.files) | set(load_benchmark(other).files))
     texts = {f: (args.corpus / f).read_text(encoding="utf-8") for f in bench.files}
     timings: dict[str, float] = {}
 

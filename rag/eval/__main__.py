@@ -134,6 +134,7 @@ def run_legalbench(args: argparse.Namespace, engine: Any) -> dict[str, Any]:
         sources = [Source(name=f, path=args.corpus / f) for f in bench.files]
         index = _ingest(engine, col, sources)
         view = col.view()
+        index["collection_documents"] = len(view.documents())
         maps = {}
         t0 = time.perf_counter()
         for d in view.documents():
