@@ -71,7 +71,7 @@ def by_description(rt: state.Runtime, name: str, query: str, doc_id: int, doc_na
     refs: list[ui.SourceRef] = []
     seen: set[tuple[int, int]] = set()
     for hit in hits:
-        clause = clause_of(clauses, hit.chunk.start)
+        clause = clause_of(clauses, hit.start)  # the clause holding the ranked span
         ref = (clause_ref(name, doc_id, doc_name, document, clause) if clause is not None
                else ui.SourceRef.from_hit(name, hit))
         if (ref.start, ref.end) not in seen:

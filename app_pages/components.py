@@ -108,7 +108,11 @@ def display_name(uploaded_name: str) -> str:
 
 @dataclass(frozen=True)
 class SourceRef:
-    """A passage to show and highlight: a cited source, a search hit or a clause."""
+    """A passage to show and highlight: a cited source, a search hit or a clause.
+
+    ``start``/``end``/``text`` are the span retrieval ranked (a sentence or sub-clause: what is
+    cited and outlined); ``context_start``/``context_end`` the clause chunk around it.
+    """
 
     collection: str
     doc_id: int
@@ -123,14 +127,21 @@ class SourceRef:
     cited: bool = True
     scores: dict[str, float] = field(default_factory=dict)
     via: str = "search"
+    context_start: int | None = None  # the enclosing clause chunk (None: same as the span)
+    context_end: int | None = None
 
     @classmethod
     def from_hit(cls, collection: str, hit: Any, n: int | None = None, cited: bool = True) -> SourceRef:
         ch = hit.chunk
-        return cls(collection=collection, doc_id=ch.doc_id, doc_name=ch.doc_name, start=ch.start,
-                   end=ch.end, pages=ch.pages, clause=ch.clause, text=ch.text, n=n,
+        return cls(collection=collection, doc_id=ch.doc_id, doc_name=ch.doc_name, start=hit.start,
+                   end=hit.end, pages=hit.pages, clause=hit.clause, text=hit.text, n=n,
                    heading=" > ".join(ch.heading_path), cited=cited, scores=dict(hit.scores),
-                   via=hit.via)
+                   via=hit.via, context_start=ch.start, context_end=ch.end)
+
+    @property
+    def is_span(self) -> bool:
+        """Whether the ref is a part of a larger clause chunk."""
+        return self.context_start is not None and (self.context_start, self.context_end) != (self.start, self.end)
 
 
 def pages_label(pages: tuple[int, int] | None) -> str:
@@ -144,10 +155,12 @@ def short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def chip_label(ref: SourceRef) -> str:
-    """``[n] document p.X §clause`` (plain text; escape it before Markdown)."""
+def chip_label(ref: SourceRef, sentence: int = 60) -> str:
+    """``[n] document p.X §clause “the sentence…”`` (plain text; escape it before Markdown)."""
     parts = [f"[{ref.n}]" if ref.n is not None else "", short(ref.doc_name, 48), pages_label(ref.pages),
              f"§{ref.clause}" if ref.clause else ""]
+    if sentence and ref.is_span:
+        parts.append(f"“{short(' '.join(ref.text.split()), sentence)}”")
     return " ".join(p for p in parts if p)
 
 
@@ -170,7 +183,7 @@ def show_source(collection: Any, ref: SourceRef, key: str) -> None:
     except CollectionError:
         st.warning(md_escape(f"{ref.doc_name} is no longer in the collection (it was deleted or replaced)."))
         return
-    title = " · ".join(p for p in (chip_label(ref), short(ref.heading, 80)) if p)
+    title = " · ".join(p for p in (chip_label(ref, sentence=0), short(ref.heading, 80)) if p)
     st.caption(md_escape(title))
     data = view.source(ref.doc_id) if document.media_type == "application/pdf" else None
     if data and document.page_count:
@@ -179,12 +192,18 @@ def show_source(collection: Any, ref: SourceRef, key: str) -> None:
         _text_span(document.text, ref.start, ref.end)
 
 
+def highlight_boxes(document: Any, ref: SourceRef, first: int, last: int) -> list[Any]:
+    """The boxes outlining the ref's span (its lines only, not its whole clause) on pages
+    ``first``..``last``."""
+    return [b for b in document.boxes_of(ref.start, ref.end) if first <= b.page <= last]
+
+
 def _pdf_page(data: bytes, document: Any, ref: SourceRef, key: str) -> None:
     from streamlit_pdf_viewer import pdf_viewer
 
     pages = document.pages_of(ref.start, ref.end) or ref.pages or (1, 1)
     first, last = pages[0], min(pages[1], pages[0] + 2)  # a span rarely runs over 3 pages
-    boxes = [b for b in document.boxes_of(ref.start, ref.end) if first <= b.page <= last]
+    boxes = highlight_boxes(document, ref, first, last)
     pad = 1.5
     annotations = [{"page": b.page, "x": b.x0 - pad, "y": b.top - pad, "width": b.x1 - b.x0 + 2 * pad,
                     "height": b.bottom - b.top + 2 * pad, "color": HIGHLIGHT} for b in boxes]
@@ -213,16 +232,21 @@ def _text_span(text: str, start: int, end: int, context: int = 200) -> None:
 
 # -- retrieval trace -----------------------------------------------------------------------
 
-STAGES = ("dense", "sparse", "fused", "colbert", "rerank", "lookup")
+STAGES = ("dense", "sparse", "fused", "colbert", "span_dense", "span_sparse", "span", "rerank", "lookup")
 
 
 def hit_rows(refs: Sequence[SourceRef]) -> list[dict[str, Any]]:
-    """One table row per hit with every stage's score (blank where a stage did not run)."""
+    """One table row per hit: the span and the clause chunk around it, and every stage's score
+    (blank where a stage did not run)."""
     rows = []
     for rank, ref in enumerate(refs, 1):
+        chunk = (ref.context_start, ref.context_end) if ref.context_start is not None else (ref.start, ref.end)
         row: dict[str, Any] = {"rank": rank, "source": f"[{ref.n}]" if ref.n else "",
                                "document": ref.doc_name, "clause": ref.clause or "",
-                               "pages": pages_label(ref.pages), "via": ref.via}
+                               "pages": pages_label(ref.pages), "via": ref.via,
+                               "span": short(" ".join(ref.text.split()), 120),
+                               "chars": f"{ref.start}-{ref.end}",
+                               "clause chunk": f"{chunk[0]}-{chunk[1]}" + (" (whole)" if not ref.is_span else "")}
         for stage in STAGES:
             value = ref.scores.get(stage)
             row[stage] = None if value is None else round(value, 4)

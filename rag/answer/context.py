@@ -1,18 +1,23 @@
 """Numbered context blocks cut to a token budget: what the model may cite as ``[n]``.
 
+Small to big: a block is one chunk (a clause, or a run of clauses) around the span(s) retrieval
+ranked; the model reads the clause, the citation points at the span. Span hits of the same chunk
+share one block (the clause is sent once). A block that does not fit whole is cut to a window
+around its span before it is dropped.
+
 Token counts are approximate on purpose (no tokenizer download, works for any backend):
 CJK characters count one token each, everything else ``chars_per_token`` characters per
 token. Blocks are added in rank order; a block that does not fit loses its definitions,
-then its surrounding context, and is dropped when even its bare text does not fit (a
-later, shorter hit may still fit). Only the first block is ever truncated, so at least one
-passage always reaches the model.
+then its surrounding context, then is cut to a window around its span, and is dropped when
+not even its span fits (a later, shorter hit may still fit). The first block is always kept (cut
+to what fits), so at least one passage always reaches the model.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rag.retrieve.hits import Hit
 
@@ -37,11 +42,17 @@ class ContextBlock:
     """One numbered passage as the model sees it (before fencing)."""
 
     n: int  # 1-based, the number cited as [n]
-    hit: Hit
-    text: str  # the chunk text, possibly truncated (first block only)
+    hit: Hit  # the best-ranked hit of the block: its span is what [n] cites
+    text: str  # the chunk text, possibly cut to a window around the span
     context: tuple[tuple[str, str], ...] = ()  # (label, text) from Hit.context that fit
     definitions: tuple[tuple[str, str], ...] = ()  # (term, defining text) that fit
     truncated: bool = False
+    also: tuple[Hit, ...] = ()  # lower-ranked span hits in the same chunk
+
+    @property
+    def hits(self) -> tuple[Hit, ...]:
+        """Every hit of the block, best first."""
+        return (self.hit, *self.also)
 
     @property
     def doc_name(self) -> str:
@@ -49,7 +60,7 @@ class ContextBlock:
 
     @property
     def pages_label(self) -> str:
-        pages = self.hit.chunk.pages
+        pages = self.hit.pages  # the span's pages: where the citation points
         if pages is None:
             return ""
         first, last = pages
@@ -70,8 +81,8 @@ class ContextBlock:
     def label(self) -> str:
         """Short human label: ``MSA.pdf, clause 12.3(b), p. 4``."""
         parts = [self.doc_name]
-        if self.hit.chunk.clause:
-            parts.append(f"clause {self.hit.chunk.clause}")
+        if self.hit.clause:
+            parts.append(f"clause {self.hit.clause}")
         if self.pages_label:
             parts.append(f"p. {self.pages_label}")
         return ", ".join(parts)
@@ -108,15 +119,46 @@ def _truncate(text: str, tokens: int, chars_per_token: float) -> str:
     return cut.rstrip() + TRUNCATION_MARK
 
 
+def _window(hit: Hit, tokens: int, chars_per_token: float) -> str | None:
+    """The span with as much of its chunk on both sides as fits ``tokens`` (word boundaries,
+    marked where cut); ``None`` when not even the span fits."""
+    text = hit.chunk.text
+    a, b = hit.start - hit.chunk.start, hit.end - hit.chunk.start
+    if approx_tokens(text[a:b], chars_per_token) > tokens:
+        return None
+    lo, hi = 0, max(a, len(text) - b)
+    while lo < hi:  # binary search on the characters added on each side
+        mid = (lo + hi + 1) // 2
+        if approx_tokens(text[max(0, a - mid): b + mid], chars_per_token) + 4 <= tokens:
+            lo = mid
+        else:
+            hi = mid - 1
+    s, e = max(0, a - lo), min(len(text), b + lo)
+    if s > 0:  # start after a space, never inside the span
+        space = text.find(" ", s, a)
+        s = space + 1 if space >= 0 else a
+    if e < len(text):
+        space = text.rfind(" ", b, e)
+        e = space if space >= 0 else b
+    return ("[…] " if s > 0 else "") + text[s:e] + (TRUNCATION_MARK if e < len(text) else "")
+
+
 def build_context(hits: list[Hit], max_tokens: int = 3000, chars_per_token: float = 4.0) -> Context:
-    """Number ``hits`` as blocks ``[1]…[n]`` within ``max_tokens`` (approximate)."""
+    """Number ``hits`` as blocks ``[1]…[n]`` within ``max_tokens`` (approximate); span hits
+    of one chunk share its block."""
     if max_tokens <= 0:
         raise ValueError(f"the context budget must be positive, not {max_tokens} tokens")
     blocks: list[ContextBlock] = []
     dropped: list[Hit] = []
     seen_terms: set[str] = set()
     used = 0
+    block_of: dict[tuple[int, int, int, int], int] = {}  # chunk -> index in blocks
     for hit in hits:
+        key = (hit.chunk.id, hit.chunk.doc_id, hit.chunk.start, hit.chunk.end)
+        if key in block_of:  # the clause is already sent: cite this span there too
+            i = block_of[key]
+            blocks[i] = replace(blocks[i], also=blocks[i].also + (hit,))
+            continue
         n = len(blocks) + 1
         defs = tuple((t, d) for t, d in hit.definitions if t.casefold() not in seen_terms)
         ctx = tuple(hit.context)
@@ -126,6 +168,11 @@ def build_context(hits: list[Hit], max_tokens: int = 3000, chars_per_token: floa
             ContextBlock(n, hit, hit.chunk.text, (), ()),
         ]
         chosen = next((b for b in candidates if used + _cost(b, chars_per_token) <= max_tokens), None)
+        if chosen is None and hit.is_span:
+            room = max_tokens - used - _cost(ContextBlock(n, hit, ""), chars_per_token)
+            window = _window(hit, room, chars_per_token) if room > 0 else None
+            if window is not None:
+                chosen = ContextBlock(n, hit, window, truncated=True)
         if chosen is None and not blocks:
             room = max(max_tokens - _cost(ContextBlock(n, hit, ""), chars_per_token), 1)
             chosen = ContextBlock(n, hit, _truncate(hit.chunk.text, room, chars_per_token), truncated=True)
@@ -134,5 +181,6 @@ def build_context(hits: list[Hit], max_tokens: int = 3000, chars_per_token: floa
             continue
         seen_terms.update(t.casefold() for t, _ in chosen.definitions)
         used += _cost(chosen, chars_per_token)
+        block_of[key] = len(blocks)
         blocks.append(chosen)
     return Context(blocks, dropped, used)

@@ -5,7 +5,9 @@ label line ``[n] document, clause, page (heading)`` and the chosen sentences as 
 quote, whitespace runs collapsed and `` … `` where sentences in between were left out.
 Sentences are ranked with BM25 over the sentences of the retrieved passages (English
 stemmed, CJK as character bigrams), nudged towards better-ranked hits. A hit found by
-clause lookup ("what does clause 12.3 say") is quoted whole. When nothing was retrieved,
+clause lookup ("what does clause 12.3 say") is quoted whole; otherwise only sentences of the
+spans retrieval ranked are candidates (small to big: the block holds the clause, the quote is
+the span), so an answer quotes a sentence, not a page of clause. When nothing was retrieved,
 or no hit reaches ``min_score``, it says so plainly; when no sentence shares a word with
 the question it says that too and quotes the top passage. Quotes come from the full chunk
 text, never from a block cut to the LLM context budget."""
@@ -181,6 +183,17 @@ def _bm25(query: dict[str, float], docs: list[list[str]], k1: float = 1.2, b: fl
     return scores
 
 
+def _span_sentences(i: int, block: ContextBlock) -> list[Sentence]:
+    """The sentences of the block's ranked spans (offsets in its chunk text), in text order."""
+    text = block.hit.chunk.text
+    out: dict[tuple[int, int], Sentence] = {}
+    for hit in block.hits:
+        base = hit.start - hit.chunk.start
+        for s, e in split_sentences(hit.text):
+            out.setdefault((base + s, base + e), Sentence(i, base + s, base + e, _collapse(text[base + s: base + e])))
+    return [out[k] for k in sorted(out)]
+
+
 def pick_sentences(
     question: str, history: History, blocks: Sequence[ContextBlock], options: ExtractiveOptions
 ) -> tuple[str, list[Sentence]]:
@@ -194,8 +207,7 @@ def pick_sentences(
     previous = previous_question(question, history)
     for t in terms(previous or ""):  # a follow-up's antecedent helps, at half weight
         query[t] = query.get(t, 0.0) + 0.5
-    texts = {i: blocks[i].hit.chunk.text for i in live}
-    sentences = [Sentence(i, s, e, _collapse(texts[i][s:e])) for i in live for s, e in split_sentences(texts[i])]
+    sentences = [s for i in live for s in _span_sentences(i, blocks[i])]
     lookups = [i for i in live if blocks[i].hit.via == "clause"]
     if lookups:  # the user asked for a clause by its number: quote it whole (all its chunks), within the limit
         chosen: list[Sentence] = []

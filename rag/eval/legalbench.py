@@ -114,7 +114,7 @@ def run_queries(retriever: Any, bench: Benchmark, offset_maps: dict[str, OffsetM
         ranked = []
         for h in ret.hits:
             m = offset_maps[h.chunk.doc_name]
-            start, end = hit_span(h)
+            start, end = hit_span(h)  # the ranked span
             ranked.append((h.chunk.doc_name, m(start), m.end(end), h.score))
         results.append(ranked)
     return results, seconds

@@ -1,4 +1,5 @@
-"""The query pipeline: scope -> clause lookup -> dense + sparse (side by side) -> fuse -> ColBERT -> rerank.
+"""The query pipeline: scope -> clause lookup -> dense + sparse (side by side) -> fuse -> ColBERT
+-> spans (small to big) -> rerank.
 
 One :class:`Retriever` serves one collection for any number of threads. What it derives from
 the catalog (the document scorer, clause trees, languages) is built once per collection
@@ -15,13 +16,14 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from rag.documents import Clause, DefinedTerm, StoredChunk
+from rag.documents import Clause, DefinedTerm, StoredChunk, pages_of
 from rag.lexical import language_of, term_counts
 from rag.retrieve.channels import search_channels
 from rag.retrieve.clause_lookup import chunks_of_clause, match_clauses, referenced_clauses
 from rag.retrieve.fusion import Channel, fuse
 from rag.retrieve.hits import Hit, Retrieval, Trace
 from rag.retrieve.scoping import DocumentScorer, ScopingConfig, head_text
+from rag.retrieve.spans import SpanWeights, UnitIndex, rank_spans
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,11 @@ class RetrievalOptions:
     scope_documents: bool = True  # search inside the documents a question names
     clause_lookup: bool = True  # answer "Section 12.3" from the clause tree first
     attach_context: bool = True  # parent heading and definitions of terms used
+    #: small to big: rank the sentences / sub-clauses of the best ``span_chunks`` chunks and
+    #: return each with its chunk as context (rag/retrieve/spans.py)
+    spans: bool = True
+    span_chunks: int = 20
+    span_weights: SpanWeights = SpanWeights()
 
 
 #: ablation presets for the evaluation harness
@@ -75,7 +82,8 @@ class _GenerationCache:
         self._scorer: DocumentScorer | None = None
         self._clauses: dict[int, list[Clause]] = {}
         self._terms: dict[int, list[DefinedTerm]] = {}
-        self._texts: OrderedDict[int, str] = OrderedDict()
+        self._texts: OrderedDict[int, tuple[str, list[tuple[int, int]]]] = OrderedDict()
+        self._units: UnitIndex | None = None
         self._chunks: dict[int, list[StoredChunk]] = {}
         self._lock = threading.Lock()
 
@@ -99,16 +107,28 @@ class _GenerationCache:
                 self._terms[doc_id] = self._view.defined_terms(doc_id)
             return self._terms[doc_id]
 
-    def text(self, doc_id: int) -> str:
+    def _document(self, doc_id: int) -> tuple[str, list[tuple[int, int]]]:
         with self._lock:
             if doc_id in self._texts:
                 self._texts.move_to_end(doc_id)
                 return self._texts[doc_id]
-            text = self._view.document(doc_id).text
-            self._texts[doc_id] = text
+            doc = self._view.document(doc_id)
+            self._texts[doc_id] = (doc.text, list(doc.page_spans))
             while len(self._texts) > 32:
                 self._texts.popitem(last=False)
-            return text
+            return self._texts[doc_id]
+
+    def text(self, doc_id: int) -> str:
+        return self._document(doc_id)[0]
+
+    def pages(self, doc_id: int, start: int, end: int) -> tuple[int, int] | None:
+        return pages_of(self._document(doc_id)[1], start, end)
+
+    def units(self, encoder: Any, sparse_kind: str) -> UnitIndex:
+        with self._lock:
+            if self._units is None:
+                self._units = UnitIndex(encoder, sparse_kind)
+            return self._units
 
     def chunks(self, doc_id: int) -> list[StoredChunk]:
         with self._lock:
@@ -245,6 +265,10 @@ class Retriever:
             hits = self._colbert_rescore(view, hits, enc.colbert[0], opt, lang_factor_of=dict(
                 zip((c.id for c in chunks), lang_factor)))
             lap("colbert")
+        if opt.spans:
+            hits = self._spans(state, hits, q_dense if opt.use_dense else None,
+                               q_sparse if opt.use_sparse else None, opt)
+            lap("spans")
         if opt.rerank and self.reranker is not None:
             hits = self._rerank(question, hits, opt)
             lap("rerank")
@@ -290,11 +314,24 @@ class Retriever:
         head.sort(key=lambda h: -h.score)
         return head + hits[opt.colbert_top:]
 
+    def _spans(self, state: _GenerationCache, hits: list[Hit], q_dense: np.ndarray | None,
+               q_sparse: dict[int, float] | None, opt: RetrievalOptions) -> list[Hit]:
+        """The units of the best chunks ranked, each with its chunk; the rest stay whole chunks."""
+        head = hits[: opt.span_chunks]
+        if not head:
+            return hits
+        entries = state.units(self.encoder, self.sparse_kind).entries(
+            [h.chunk for h in head], state.text, state.clauses)
+        spans = rank_spans(head, entries, q_dense, q_sparse, self.sparse_kind, opt.span_weights, state.pages)
+        return spans + hits[opt.span_chunks:]
+
     def _rerank(self, question: str, hits: list[Hit], opt: RetrievalOptions) -> list[Hit]:
         head = hits[: opt.rerank_top]
         if not head:
             return hits
-        pairs = [(question, h.chunk.text[: opt.rerank_max_chars]) for h in head]
+        # the reranker scores what was ranked: the span of a span hit (short, so cheap on CPU),
+        # the chunk text of a whole-chunk hit
+        pairs = [(question, h.text[: opt.rerank_max_chars]) for h in head]
         scores = np.asarray(self.reranker.score(pairs), dtype=np.float64)
         for h, s in zip(head, scores):
             h.scores["rerank"] = float(s)

@@ -81,3 +81,44 @@ def test_answers_keep_quotes_and_lists_but_nothing_inline() -> None:
     # streamed in arbitrary pieces, the result is the same
     pieces = [answer[i: i + 5] for i in range(0, len(answer), 5)]
     assert "".join(escaped_stream(pieces)) == whole
+
+
+def test_a_span_hit_shows_its_sentence_clause_and_page() -> None:
+    from rag.documents import StoredChunk
+    from rag.retrieve.hits import Hit
+
+    text = "7. Notices. 7.1 All notices must be in writing. 7.2 Notices go to the address on the cover page."
+    chunk = StoredChunk(5, 1, "msa.pdf", 100, 100 + len(text), text, "7", ("7 Notices",), (3, 4))
+    s = text.index("7.2")
+    hit = Hit(chunk, 0.8, {"fused": 0.5, "span": 0.8}, span=(100 + s, 100 + len(text)), span_pages=(4, 4),
+              span_clause="7.2")
+    ref = SourceRef.from_hit("c", hit, n=1)
+    assert (ref.start, ref.end, ref.text) == (100 + s, 100 + len(text), text[s:])
+    assert (ref.context_start, ref.context_end) == (100, 100 + len(text)) and ref.is_span
+    assert chip_label(ref) == "[1] msa.pdf p.4 §7.2 “7.2 Notices go to the address on the cover page.”"
+    whole = SourceRef.from_hit("c", Hit(chunk, 0.5), n=2)
+    assert not whole.is_span and chip_label(whole) == "[2] msa.pdf pp.3-4 §7"
+
+
+def test_the_highlight_of_a_span_is_a_subset_of_its_clauses() -> None:
+    """The span's boxes outline only its own lines: each lies inside a box of the clause."""
+    from app_pages.components import highlight_boxes
+    from rag.documents import Document, TextLine
+
+    lines, text, pos = [], "", 0
+    for i in range(8):  # eight 40-character lines on page 1, 12 points apart
+        line = f"line {i} " + "w" * 32
+        lines.append(TextLine(pos, pos + len(line), 1, 72.0, 100.0 + 12 * i, 472.0, 110.0 + 12 * i))
+        text += line + "\n"
+        pos += len(line) + 1
+    doc = Document("a.pdf", text, page_spans=[(0, len(text))], lines=lines, media_type="application/pdf")
+    clause = SourceRef("c", 1, "a.pdf", 0, len(text) - 1, (1, 1), "7", text)
+    span = SourceRef("c", 1, "a.pdf", 41 * 2 + 10, 41 * 4 + 20, (1, 1), "7.2", text[92:184],
+                     context_start=0, context_end=len(text) - 1)
+    outer = highlight_boxes(doc, clause, 1, 1)
+    inner = highlight_boxes(doc, span, 1, 1)
+    assert len(outer) == 8 and len(inner) == 3  # lines 2, 3 and 4 only
+    for b in inner:
+        assert any(o.page == b.page and o.x0 <= b.x0 and b.x1 <= o.x1 and o.top <= b.top and b.bottom <= o.bottom
+                   for o in outer)
+    assert inner[0].x0 > 72.0 and inner[-1].x1 < 472.0  # cut at the span's ends

@@ -55,3 +55,41 @@ def test_only_the_first_block_is_truncated() -> None:
 def test_budget_must_be_positive() -> None:
     with pytest.raises(ValueError, match="budget"):
         build_context([make_hit("x")], max_tokens=0)
+
+
+# -- small to big: span hits -------------------------------------------------------------------
+
+CLAUSE = ("7.1 Each party shall keep the other's information secret. " * 6
+          + "7.2 Notices must be sent by registered mail to the address on the cover page. "
+          + "7.3 Neither party may assign this Agreement without consent. " * 6)
+
+
+def _span_hit(sentence: str, chunk_id: int = 9, score: float = 0.9):
+    from dataclasses import replace
+
+    hit = make_hit(CLAUSE, chunk_id=chunk_id, clause="7", score=score)
+    start = CLAUSE.index(sentence)
+    return replace(hit, span=(start, start + len(sentence)), span_clause="7.2")
+
+
+def test_spans_of_one_clause_share_its_block_and_cite_the_span() -> None:
+    notice = _span_hit("7.2 Notices must be sent by registered mail to the address on the cover page.")
+    assign = _span_hit("7.3 Neither party may assign this Agreement without consent.", score=0.5)
+    other = make_hit("another clause", chunk_id=3)
+    ctx = build_context([notice, other, assign])
+    assert [b.n for b in ctx.blocks] == [1, 2]
+    first = ctx.blocks[0]
+    assert first.text == CLAUSE  # the model reads the clause...
+    assert first.hit is notice and first.also == (assign,)  # ...the block cites its spans
+    assert "clause 7.2" in first.label()
+
+
+def test_a_clause_too_long_for_the_budget_is_cut_to_a_window_around_its_span() -> None:
+    sentence = "7.2 Notices must be sent by registered mail to the address on the cover page."
+    first = make_hit("x " * 300, chunk_id=1)
+    ctx = build_context([first, _span_hit(sentence)], max_tokens=400)
+    assert len(ctx.blocks) == 2
+    window = ctx.blocks[1]
+    assert window.truncated and sentence in window.text and len(window.text) < len(CLAUSE)
+    assert window.text.startswith("[…] ") and window.text.endswith(TRUNCATION_MARK)
+    assert ctx.tokens <= 400

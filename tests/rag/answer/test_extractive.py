@@ -156,3 +156,20 @@ def test_long_sentences_are_cut_with_an_ellipsis(extractive) -> None:
     assert quote.endswith(" …") and len(quote) <= 702
     assert re.sub(r" …$", "", quote) in long
     assert result.issues == []
+
+
+def test_a_span_hit_is_quoted_from_its_span_not_its_whole_clause(extractive) -> None:
+    """Small to big: the block holds the clause, the quote is the best sentence of the span."""
+    from dataclasses import replace
+
+    clause = ("9.1 The Supplier shall insure the goods against loss. "
+              "9.2 The Customer may terminate this Agreement on ninety days' written notice. "
+              "9.3 Termination does not affect accrued rights of either party.")
+    hit = make_hit(clause, clause="9", pages=(4, 4))
+    s = clause.index("9.2")
+    span = replace(hit, span=(s, s + len("9.2 The Customer may terminate this Agreement on ninety days' written notice.")),
+                   span_clause="9.2")
+    text, result = _run("How can the Customer terminate the agreement?", [span], extractive)
+    assert _quotes(text) == ["9.2 The Customer may terminate this Agreement on ninety days' written notice."]
+    assert "[1] MSA.pdf, clause 9.2, p. 4:" in text.splitlines()
+    assert result.citations[0].hit.text == _quotes(text)[0]

@@ -7,7 +7,8 @@ import pytest
 
 from rag.retrieve import RetrievalOptions, Retriever
 
-NO_EXTRAS = dict(rerank=False, colbert=False)
+#: the chunk-level stages; span ranking on top of them is tested in test_spans.py
+NO_EXTRAS = dict(rerank=False, colbert=False, spans=False)
 
 
 @pytest.fixture()
@@ -113,7 +114,7 @@ def test_cross_lingual_sparse_weight_is_lowered(retriever):
 def test_colbert_rescoring_uses_stored_vectors(contract_collection, tiny_encoder):
     from rag.models.scoring import colbert_score
 
-    r = Retriever(contract_collection, tiny_encoder, None, RetrievalOptions(rerank=False, colbert=True))
+    r = Retriever(contract_collection, tiny_encoder, None, RetrievalOptions(rerank=False, colbert=True, spans=False))
     q = "return or destroy confidential information"
     res = r.search(q, top_k=5, scope_documents=False, clause_lookup=False)
     qv = tiny_encoder.encode([q], dense=False, sparse=False, colbert=True, query=True).colbert[0]
@@ -131,7 +132,8 @@ def test_reranking_orders_by_the_cross_encoder(contract_collection, tiny_encoder
     res = r.search(q, top_k=6, scope_documents=False, clause_lookup=False)
     scores = [h.scores["rerank"] for h in res.hits]
     assert scores == sorted(scores, reverse=True)
-    direct = tiny_reranker.score([(q, res.hits[0].chunk.text)])
+    assert all(h.span is not None for h in res.hits)  # spans are on: the reranker scores the span
+    direct = tiny_reranker.score([(q, res.hits[0].text)])
     assert scores[0] == pytest.approx(float(np.asarray(direct)[0]), abs=1e-4)
     assert "rerank" in res.trace.timings
 

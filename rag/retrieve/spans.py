@@ -1,0 +1,206 @@
+"""Small to big: rank the sentences and sub-clauses inside the best chunks, keep the chunk as context.
+
+The collection stores clause-sized chunks; their fine units (``ingest.units``: sentences,
+list items, sub-clauses of a few dozen up to ~120 tokens, never across a clause boundary) are
+derived when a chunk first reaches the candidate list and embedded once per collection
+generation (with the document title and the unit's own heading path, as chunks are). Each unit
+of the top candidate chunks is scored as
+
+    span_dense_weight * cos(question, unit)
+  + span_sparse_weight * lexical(question, unit)      (BM25 over the units in play, / its max)
+  + span_parent_weight * score(chunk) / max score(chunk)
+
+so a unit of a chunk that ranked well keeps that evidence, and a unit that says exactly what
+was asked rises above its neighbours. Units that end up next to each other in one chunk are
+merged into one hit rather than listed twice.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ingest.chunking import document_title
+from ingest.units import DocumentUnits, Unit, UnitConfig
+from rag.documents import Clause, StoredChunk
+from rag.lexical import term_counts
+from rag.retrieve.hits import Hit
+
+
+@dataclass
+class _Entry:
+    units: list[Unit]
+    dense: np.ndarray  # (n_units, dim), unit-normalised as the encoder returns them
+    sparse: list[dict[int, float]]
+
+
+class UnitIndex:
+    """Units of chunks and their vectors, computed on first use and kept for one generation."""
+
+    def __init__(self, encoder: Any, sparse_kind: str, config: UnitConfig = UnitConfig(),
+                 max_documents: int = 64) -> None:
+        self.encoder = encoder
+        self.sparse_kind = sparse_kind
+        self.config = config
+        self.max_documents = max_documents
+        self._docs: dict[int, DocumentUnits] = {}
+        self._entries: dict[int, _Entry] = {}
+        self._lock = threading.Lock()
+
+    def _document(self, doc_id: int, text: Callable[[int], str],
+                  clauses: Callable[[int], list[Clause]]) -> DocumentUnits:
+        units = self._docs.get(doc_id)
+        if units is None:
+            if len(self._docs) >= self.max_documents:  # keep memory bounded on large collections
+                self._docs.pop(next(iter(self._docs)))
+            units = DocumentUnits(text(doc_id), clauses(doc_id), getattr(self.encoder, "tokenizer", None),
+                                  self.config)
+            self._docs[doc_id] = units
+        return units
+
+    def entries(self, chunks: Sequence[StoredChunk], text: Callable[[int], str],
+                clauses: Callable[[int], list[Clause]]) -> list[_Entry]:
+        """Each chunk's units with their vectors; the missing ones are encoded in one batch."""
+        with self._lock:
+            todo = [c for c in chunks if c.id not in self._entries]
+            fresh: list[tuple[StoredChunk, list[Unit]]] = []
+            for c in todo:
+                units = self._document(c.doc_id, text, clauses).of(c.start, c.end)
+                if not units:  # a chunk of whitespace only cannot happen, but never lose a chunk
+                    units = [Unit(c.start, c.end, tuple(c.heading_path))]
+                fresh.append((c, units))
+            embed = [_embed_text(c, u) for c, units in fresh for u in units]
+            if embed:
+                lexical = self.sparse_kind == "lexical"
+                out = self.encoder.encode(embed, dense=True, sparse=lexical, colbert=False)
+                dense = np.asarray(out.dense, dtype=np.float32)
+                sparse = list(out.sparse) if lexical else [term_counts(t) for t in embed]
+                i = 0
+                for c, units in fresh:
+                    n = len(units)
+                    self._entries[c.id] = _Entry(units, dense[i: i + n], sparse[i: i + n])
+                    i += n
+            return [self._entries[c.id] for c in chunks]
+
+
+def _embed_text(chunk: StoredChunk, unit: Unit) -> str:
+    body = chunk.text[unit.start - chunk.start: unit.end - chunk.start]
+    prefix = [p for p in (document_title(chunk.doc_name), " > ".join(unit.heading_path)) if p]
+    return "\n".join(prefix) + "\n\n" + body if prefix else body
+
+
+def bm25_scores(query: Mapping[int, float], docs: Sequence[Mapping[int, float]],
+                k1: float = 1.2, b: float = 0.75) -> np.ndarray:
+    """BM25 of ``query`` against each of ``docs`` (term-count dicts), idf over ``docs`` themselves."""
+    n = len(docs)
+    if not n or not query:
+        return np.zeros(n)
+    lengths = np.array([sum(d.values()) for d in docs], dtype=np.float64)
+    avg = lengths.mean() or 1.0
+    df: Counter[int] = Counter()
+    for d in docs:
+        df.update(t for t in d if t in query)
+    out = np.zeros(n)
+    for t, w in query.items():
+        if not df[t]:
+            continue
+        idf = math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5))
+        for i, d in enumerate(docs):
+            tf = d.get(t)
+            if tf:
+                out[i] += w * idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * lengths[i] / avg))
+    return out
+
+
+def _lexical(query: Mapping[int, float], docs: Sequence[Mapping[int, float]]) -> np.ndarray:
+    """BGE-M3's lexical matching score: sum over shared tokens of query weight x unit weight."""
+    return np.array([sum(w * d.get(t, 0.0) for t, w in query.items()) for d in docs], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class SpanWeights:
+    dense: float = 1.0
+    sparse: float = 0.3
+    parent: float = 0.5
+    #: a neighbouring unit joins a listed hit while the merged span stays within this many
+    #: characters; past it, it is listed on its own (a citation should stay a sentence or two)
+    merge_chars: int = 600
+    #: ... and only when it ranks within this many places (among all units) of that hit's best
+    #: unit: a neighbour that ranks far lower is read later, as its own hit
+    merge_window: int = 3
+
+
+def rank_spans(hits: Sequence[Hit], entries: Sequence[_Entry], q_dense: np.ndarray | None,
+               q_sparse: Mapping[int, float] | None, sparse_kind: str, weights: SpanWeights,
+               pages_of: Callable[[int, int, int], tuple[int, int] | None]) -> list[Hit]:
+    """The units of ``hits`` (chunk hits, best first) ranked; neighbours in a chunk merged."""
+    if not hits:
+        return []
+    owners = [i for i, e in enumerate(entries) for _ in e.units]
+    units = [u for e in entries for u in e.units]
+    total = np.zeros(len(units))
+    dense = np.full(len(units), np.nan)
+    sparse = np.full(len(units), np.nan)
+    if q_dense is not None and weights.dense:
+        dense = np.concatenate([e.dense for e in entries]) @ q_dense
+        total += weights.dense * dense
+    if q_sparse and weights.sparse:
+        docs = [s for e in entries for s in e.sparse]
+        sparse = _lexical(q_sparse, docs) if sparse_kind == "lexical" else bm25_scores(q_sparse, docs)
+        top = sparse.max(initial=0.0) if sparse_kind != "lexical" else 1.0
+        total += weights.sparse * (sparse / top if top > 0 else sparse)
+    parents = np.array([h.score for h in hits], dtype=np.float64)
+    top_parent = parents.max(initial=0.0)
+    if weights.parent and top_parent > 0:
+        total += weights.parent * parents[owners] / top_parent
+    order = np.argsort(-total, kind="stable")
+    merged: list[Hit] = []
+    #: per chunk hit index: unit index -> position in ``merged`` of the hit that holds it
+    held: dict[int, dict[int, int]] = {}
+    local = [j for e in entries for j in range(len(e.units))]
+    rank_of: list[int] = []  # for each entry of ``merged``, the rank of its best unit
+    for rank, u in enumerate(order):
+        owner, j = owners[u], local[u]
+        parent = hits[owner]
+        taken = held.setdefault(owner, {})
+        unit = units[u]
+        near = [taken[x] for x in (j - 1, j + 1) if x in taken
+                and rank - rank_of[taken[x]] <= weights.merge_window
+                and max(merged[taken[x]].end, unit.end) - min(merged[taken[x]].start, unit.start)
+                <= weights.merge_chars]
+        if len(near) == 2 and max(merged[near[1]].end, merged[near[0]].end) - min(
+                merged[near[0]].start, merged[near[1]].start) > weights.merge_chars:
+            near = near[:1]
+        if near:  # a neighbour is already listed: grow it (and join a neighbour on the other side)
+            keep = merged[near[0]]
+            start = min(keep.start, unit.start, *(merged[x].start for x in near))
+            end = max(keep.end, unit.end, *(merged[x].end for x in near))
+            keep.span = (start, end)
+            keep.span_pages = pages_of(parent.chunk.doc_id, start, end)
+            if keep.span_clause != unit.clause or any(merged[x].span_clause != unit.clause for x in near):
+                keep.span_clause = parent.chunk.clause  # spans two clauses: name the chunk's
+            taken[j] = near[0]
+            if len(near) == 2 and near[1] != near[0]:
+                gone = near[1]
+                for x, pos in taken.items():
+                    if pos == gone:
+                        taken[x] = near[0]
+                merged[gone] = None  # type: ignore[call-overload]
+            continue
+        scores = {k: v for k, v in parent.scores.items() if k not in ("rerank",)}
+        scores["span_dense"] = float(dense[u]) if not np.isnan(dense[u]) else 0.0
+        if not np.isnan(sparse[u]):
+            scores["span_sparse"] = float(sparse[u])
+        scores["span"] = float(total[u])
+        taken[j] = len(merged)
+        rank_of.append(rank)
+        merged.append(Hit(parent.chunk, float(total[u]), scores, parent.via, span=(unit.start, unit.end),
+                          span_pages=pages_of(parent.chunk.doc_id, unit.start, unit.end),
+                          span_clause=unit.clause))
+    return [h for h in merged if h is not None]
