@@ -34,7 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rag.eval.legalbench import Benchmark, load_benchmark, print_table, score  # noqa: E402
+from rag.eval.legalbench import Benchmark, load_paired, print_table, score  # noqa: E402
 from rag.eval.machine import machine_info, machine_tag  # noqa: E402
 from rag.eval.metrics import BUDGETS  # noqa: E402
 
@@ -193,14 +193,12 @@ def main() -> int:
     p.add_argument("--limit", type=int)
     p.add_argument("--results", type=Path)
     p.add_argument("--cache", type=Path, help="keep chunk vectors here (re-used across runs and benchmarks)")
-    p.add_argument("--documents-from", type=Path, action="append", default=[],
-                   help="also index the documents of this benchmark (to match an eval collection shared by "
-                        "several benchmarks, e.g. cuad_dev_parties over cuad_dev's documents)")
+    p.add_argument("--documents-of", type=Path,
+                   help="index the documents of this benchmark (same --limit) and ask only this benchmark's "
+                        "questions about them, as python -m rag.eval legalbench --documents-of")
     args = p.parse_args()
 
-    bench = load_benchmark(args.benchmark, args.limit)
-    for other in args.documents_from:
-        bench.files = sorted(set(bench.files) | set(load_benchmark(other).files))
+    bench = load_paired(args.benchmark, args.limit, args.documents_of)
     texts = {f: (args.corpus / f).read_text(encoding="utf-8") for f in bench.files}
     timings: dict[str, float] = {}
 
@@ -220,6 +218,8 @@ def main() -> int:
     out = args.results or Path("bench/results") / f"baselines-{bench.name}-{machine_tag()}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"benchmark": bench.name, "queries": len(bench.queries), "limit": args.limit,
+                               "documents": len(bench.files),
+                               "documents_of": args.documents_of.stem if args.documents_of else None,
                                "chunks": n_chunks, "budgets_chars": list(BUDGETS),
                                "seconds": {"embed (chunks and queries; 0 when cached)": round(timings.get("embed", 0), 1),
                                            "total": round(total, 1)},

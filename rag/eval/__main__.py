@@ -40,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     lb.add_argument("--corpus", type=Path, required=True, help="folder holding the benchmark's .txt files")
     lb.add_argument("--benchmark", type=Path, required=True, help="benchmark JSON file")
     lb.add_argument("--dump", type=Path, help="write the ranked spans per query (JSON lines)")
+    lb.add_argument("--documents-of", type=Path,
+                    help="index the documents of this benchmark (same --limit) and ask only this benchmark's "
+                         "questions about them, e.g. cuad_dev_parties over cuad_dev's documents")
     lb.add_argument("--scoping", default="on,off",
                     help="on, off or on,off: rows with document scoping, and/or over the whole collection")
     be = sub.add_parser("beir", parents=[common], help="BEIR nDCG@10, Recall@10/100, MRR@10")
@@ -120,10 +123,10 @@ def _save(path: Path | None, default_name: str, payload: dict[str, Any]) -> Path
 
 def run_legalbench(args: argparse.Namespace, engine: Any) -> dict[str, Any]:
     from ingest.pipeline import Source
-    from rag.eval.legalbench import OffsetMap, dump, load_benchmark, print_table, run_queries, score
+    from rag.eval.legalbench import OffsetMap, dump, load_paired, print_table, run_queries, score
     from rag.eval.metrics import BUDGETS
 
-    bench = load_benchmark(args.benchmark, args.limit)
+    bench = load_paired(args.benchmark, args.limit, args.documents_of)
     modes = _modes(args.modes)
     scopings = [s.strip() for s in args.scoping.split(",") if s.strip()]
     if not scopings or set(scopings) - {"on", "off"}:
@@ -164,6 +167,7 @@ def run_legalbench(args: argparse.Namespace, engine: Any) -> dict[str, Any]:
     print(f"index: {index}")
     payload = {"benchmark": bench.name, "queries": len(bench.queries), "limit": args.limit,
                "budgets_chars": list(BUDGETS), "scoping": scopings,
+               "documents_of": args.documents_of.stem if args.documents_of else None,
                "backend": engine.settings.backend,
                "model": engine.settings.embed_model, "reranker": engine.settings.rerank_model,
                "index": index, "rows": rows, "machine": machine_info(),

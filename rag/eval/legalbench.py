@@ -34,9 +34,12 @@ class Benchmark:
     files: list[str] = field(default_factory=list)
 
 
-def load_benchmark(path: Path, limit: int | None = None) -> Benchmark:
-    """Queries and gold spans; with ``limit``, an even spread of that many queries."""
+def load_benchmark(path: Path, limit: int | None = None, within: set[str] | None = None) -> Benchmark:
+    """Queries and gold spans; with ``within``, only queries whose gold lies in those files;
+    with ``limit``, an even spread of that many queries."""
     tests = json.loads(Path(path).read_text(encoding="utf-8"))["tests"]
+    if within is not None:
+        tests = [t for t in tests if {s["file_path"] for s in t["snippets"]} <= within]
     if limit and limit < len(tests):
         step = len(tests) / limit
         tests = [tests[int(i * step)] for i in range(limit)]
@@ -44,6 +47,18 @@ def load_benchmark(path: Path, limit: int | None = None) -> Benchmark:
     gold = [[(s["file_path"], int(s["span"][0]), int(s["span"][1])) for s in t["snippets"]] for t in tests]
     files = sorted({f for g in gold for f, _, _ in g})
     return Benchmark(Path(path).stem, queries, gold, files)
+
+
+def load_paired(path: Path, limit: int | None, documents_of: Path | None) -> Benchmark:
+    """``path``'s queries; with ``documents_of``, over the documents of that benchmark (``limit``-ed
+    the same way), keeping only the queries about them: two phrasings of one question set
+    (cuad_dev, cuad_dev_parties) then share one collection and one baseline index."""
+    if documents_of is None:
+        return load_benchmark(path, limit)
+    other = load_benchmark(documents_of, limit)
+    bench = load_benchmark(path, limit, within=set(other.files))
+    bench.files = other.files
+    return bench
 
 
 class OffsetMap:

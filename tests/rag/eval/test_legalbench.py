@@ -58,3 +58,22 @@ def test_hit_span_prefers_a_hits_own_span():
     assert hit_span(h) == (10, 90)
     h.span = (20, 40)
     assert hit_span(h) == (20, 40)
+
+
+def test_paired_benchmark_asks_its_questions_over_the_other_benchmarks_documents(tmp_path):
+    import json
+
+    from rag.eval.legalbench import load_paired
+
+    def bench(name, tests):
+        p = tmp_path / f"{name}.json"
+        p.write_text(json.dumps({"tests": [{"query": q, "snippets": [{"file_path": f, "span": [0, 5]}]}
+                                           for q, f in tests]}))
+        return p
+
+    by_stem = bench("stems", [("q1 a", "a.txt"), ("q2 b", "b.txt"), ("q3 c", "c.txt"), ("q4 d", "d.txt")])
+    by_party = bench("parties", [("p1 a", "a.txt"), ("p2 b", "b.txt"), ("p3 c", "c.txt"), ("p4 d", "d.txt")])
+    got = load_paired(by_party, 2, by_stem)
+    assert got.files == ["a.txt", "c.txt"]  # the stems benchmark's even spread of 2
+    assert got.queries == ["p1 a", "p3 c"]
+    assert load_paired(by_party, None, None).files == ["a.txt", "b.txt", "c.txt", "d.txt"]
