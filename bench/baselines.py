@@ -196,9 +196,10 @@ def main() -> int:
     p.add_argument("--documents-of", type=Path,
                    help="index the documents of this benchmark (same --limit) and ask only this benchmark's "
                         "questions about them, as python -m rag.eval legalbench --documents-of")
+    p.add_argument("--queries", type=int, help="with --documents-of: an even spread of N questions about them")
     args = p.parse_args()
 
-    bench = load_paired(args.benchmark, args.limit, args.documents_of)
+    bench = load_paired(args.benchmark, args.limit, args.documents_of, args.queries)
     texts = {f: (args.corpus / f).read_text(encoding="utf-8") for f in bench.files}
     timings: dict[str, float] = {}
 
@@ -219,7 +220,7 @@ def main() -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"benchmark": bench.name, "queries": len(bench.queries), "limit": args.limit,
                                "documents": len(bench.files),
-                               "documents_of": args.documents_of.stem if args.documents_of else None,
+                               "documents_of": args.documents_of.stem if args.documents_of else None, "queries_asked": args.queries,
                                "chunks": n_chunks, "budgets_chars": list(BUDGETS),
                                "seconds": {"embed (chunks and queries; 0 when cached)": round(timings.get("embed", 0), 1),
                                            "total": round(total, 1)},

@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     lb.add_argument("--documents-of", type=Path,
                     help="index the documents of this benchmark (same --limit) and ask only this benchmark's "
                          "questions about them, e.g. cuad_dev_parties over cuad_dev's documents")
+    lb.add_argument("--queries", type=int, help="with --documents-of: an even spread of N of the questions "
+                    "about those documents (default: --limit)")
     lb.add_argument("--scoping", default="on,off",
                     help="on, off or on,off: rows with document scoping, and/or over the whole collection")
     be = sub.add_parser("beir", parents=[common], help="BEIR nDCG@10, Recall@10/100, MRR@10")
@@ -126,7 +128,7 @@ def run_legalbench(args: argparse.Namespace, engine: Any) -> dict[str, Any]:
     from rag.eval.legalbench import OffsetMap, dump, load_paired, print_table, run_queries, score
     from rag.eval.metrics import BUDGETS
 
-    bench = load_paired(args.benchmark, args.limit, args.documents_of)
+    bench = load_paired(args.benchmark, args.limit, args.documents_of, args.queries)
     modes = _modes(args.modes)
     scopings = [s.strip() for s in args.scoping.split(",") if s.strip()]
     if not scopings or set(scopings) - {"on", "off"}:
@@ -167,7 +169,7 @@ def run_legalbench(args: argparse.Namespace, engine: Any) -> dict[str, Any]:
     print(f"index: {index}")
     payload = {"benchmark": bench.name, "queries": len(bench.queries), "limit": args.limit,
                "budgets_chars": list(BUDGETS), "scoping": scopings,
-               "documents_of": args.documents_of.stem if args.documents_of else None,
+               "documents_of": args.documents_of.stem if args.documents_of else None, "queries_asked": args.queries,
                "backend": engine.settings.backend,
                "model": engine.settings.embed_model, "reranker": engine.settings.rerank_model,
                "index": index, "rows": rows, "machine": machine_info(),

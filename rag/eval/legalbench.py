@@ -49,14 +49,16 @@ def load_benchmark(path: Path, limit: int | None = None, within: set[str] | None
     return Benchmark(Path(path).stem, queries, gold, files)
 
 
-def load_paired(path: Path, limit: int | None, documents_of: Path | None) -> Benchmark:
+def load_paired(path: Path, limit: int | None, documents_of: Path | None,
+                queries: int | None = None) -> Benchmark:
     """``path``'s queries; with ``documents_of``, over the documents of that benchmark (``limit``-ed
-    the same way), keeping only the queries about them: two phrasings of one question set
-    (cuad_dev, cuad_dev_parties) then share one collection and one baseline index."""
+    the same way), keeping only the queries about them (an even spread of ``queries`` of them,
+    default ``limit``): two phrasings of one question set (cuad_dev, cuad_dev_parties) then share
+    one collection and one baseline index."""
     if documents_of is None:
         return load_benchmark(path, limit)
     other = load_benchmark(documents_of, limit)
-    bench = load_benchmark(path, limit, within=set(other.files))
+    bench = load_benchmark(path, queries or limit, within=set(other.files))
     bench.files = other.files
     return bench
 
