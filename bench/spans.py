@@ -6,8 +6,12 @@ and scores, side by side on the same queries:
 
 - ``clause``: clause chunks ranked as they are (spans off): the pre-issue-13 pipeline;
 - ``fine-index``: fine units indexed separately at ingest, ranked directly;
-- ``derived``: clause chunks, their units derived and ranked at query time (the default);
-- ``both``: fine units from the fine index as extra candidates... not run: see the report.
+- ``derived``: clause chunks, their units derived and ranked at query time (the default).
+
+Query times of ``derived`` include embedding the units the first time a chunk is a candidate
+(cached per collection generation): the first plan over a collection pays that, later plans
+share the cache. ``--answers`` adds the median length of a cited span and of a quote in
+extractive answers (no LLM).
 
 Figures: character-level recall and precision at budgets of 1,000-8,000 characters read in
 rank order (``rag.eval.metrics.char_precision_recall_at_budget``), P@1 and R@1 of the first
@@ -40,6 +44,9 @@ from rag.eval.metrics import BUDGETS, char_precision_recall, char_precision_reca
 def _ingest(engine: Any, path: Path, corpus: Path, files: list[str], chunking: Any) -> tuple[Any, dict]:
     from ingest.pipeline import Source, ingest
 
+    if path.exists():  # --workdir: reuse what an earlier run ingested
+        col = engine.collection(str(path))
+        return col, {"reused": str(path), "chunks": sum(d.chunks for d in col.view().documents())}
     col = engine.collection(str(path), create=True)
     t0 = time.perf_counter()
     report = ingest([Source(name=f, path=corpus / f) for f in files], col, engine.encoder,
@@ -74,6 +81,23 @@ def _evaluate(retriever: Any, bench: Any, maps: dict[str, OffsetMap], options: A
     return out
 
 
+def _answer_lengths(retriever: Any, bench: Any, options: Any) -> dict[str, float]:
+    """Extractive answers (no LLM): median characters of a cited span and of a quote."""
+    from rag.answer import answer, make_llm
+    from rag.config import Settings
+
+    llm = make_llm(Settings())  # nothing configured: the extractive backend
+    cited, quoted = [], []
+    for q in bench.queries:
+        hits = retriever.search(q, top_k=8, options=options).hits
+        stream = answer(q, hits, llm)
+        text = "".join(stream)
+        cited += [len(c.hit.text) for c in stream.result.citations if c.cited]
+        quoted += [len(line) - 2 for line in text.splitlines() if line.startswith("> ")]
+    return {"cited_span_chars_p50": statistics.median(cited) if cited else 0,
+            "quote_chars_p50": statistics.median(quoted) if quoted else 0, "cited_spans": len(cited)}
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--benchmark", type=Path, required=True)
@@ -82,7 +106,10 @@ def main() -> int:
     p.add_argument("--variants", default="clause,fine-index,derived")
     p.add_argument("--parent-weights", default="0.5", help="span_parent_weight values to try (derived)")
     p.add_argument("--merge-chars", default="600", help="span merge caps to try (derived)")
+    p.add_argument("--sparse-weights", default="0.3", help="span_sparse weights to try (derived)")
     p.add_argument("--merge-window", default="3", help="span merge windows to try (derived)")
+    p.add_argument("--answers", action="store_true", help="also measure cited-span length in extractive answers")
+    p.add_argument("--workdir", type=Path, help="keep the ingested collections here and reuse them")
     p.add_argument("--results", type=Path)
     args = p.parse_args()
 
@@ -101,7 +128,8 @@ def main() -> int:
           f"model {engine.settings.embed_model}", flush=True)
     base = RetrievalOptions(rerank=False, colbert=False)
     rows, index = [], {}
-    with tempfile.TemporaryDirectory(prefix="bench-spans-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-spans-") as scratch:
+        tmp = str(args.workdir / f"{bench.name}-{args.limit}") if args.workdir else scratch
         cols = {}
         if {"clause", "derived"} & set(variants):
             cols["clause"], index["clause"] = _ingest(engine, Path(tmp) / "clause", args.corpus, bench.files,
@@ -122,12 +150,18 @@ def main() -> int:
             for w in (float(x) for x in args.parent_weights.split(",")):
                 for cap in (int(x) for x in args.merge_chars.split(",")):
                     for win in (int(x) for x in args.merge_window.split(",")):
-                        plans.append((f"derived(parent={w},merge={cap},window={win})", "clause",
-                                      replace(base, span_weights=SpanWeights(parent=w, merge_chars=cap,
-                                                                             merge_window=win))))
+                        for sw in (float(x) for x in args.sparse_weights.split(",")):
+                            tag = f",sparse={sw}" if sw != SpanWeights().sparse else ""
+                            plans.append((f"derived(parent={w},merge={cap},window={win}{tag})", "clause",
+                                          replace(base, span_weights=SpanWeights(
+                                              sparse=sw, parent=w, merge_chars=cap, merge_window=win))))
+        #: one retriever per collection: the derived units are embedded once and shared by the plans
+        retrievers = {c: Retriever(cols[c], engine.encoder, None, base) for c in cols}
         for name, col, opts in plans:
-            retriever = Retriever(cols[col], engine.encoder, None, opts)
+            retriever = retrievers[col]
             row = {"variant": name, **_evaluate(retriever, bench, maps, opts)}
+            if args.answers:
+                row.update(_answer_lengths(retriever, bench, opts))
             rows.append(row)
             print(json.dumps(row), flush=True)
     payload = {"benchmark": bench.name, "queries": len(bench.queries), "limit": args.limit,

@@ -150,3 +150,36 @@ def test_clause_lookup_still_returns_the_whole_clause(retriever):
 def test_spans_off_gives_chunks(retriever):
     res = retriever.search("late payment interest", top_k=4, spans=False)
     assert res.hits and all(h.span is None for h in res.hits)
+
+
+class _CountingEncoder:
+    """Stands in for an encoder: unit vectors, and a record of what it was asked to embed."""
+
+    tokenizer = None
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def encode(self, texts, dense=True, sparse=False, colbert=False, **kw):
+        from types import SimpleNamespace
+
+        self.calls.append(list(texts))
+        return SimpleNamespace(dense=np.ones((len(texts), 2), np.float32) / np.sqrt(2), sparse=None)
+
+
+def test_units_are_embedded_once_with_title_and_heading_path_and_the_cache_is_bounded():
+    from rag.retrieve.spans import UnitIndex
+
+    enc = _CountingEncoder()
+    index = UnitIndex(enc, "bm25", max_chunks=2)
+    a, b, c = _chunk(1, 0), _chunk(2, 100), _chunk(3, 200)
+    text = " " * 300
+    for ch in (a, b, c):
+        text = text[: ch.start] + ch.text + text[ch.end:]
+    got = index.entries([a, b], lambda d: text, lambda d: [])
+    assert [len(e.units) for e in got] == [len(got[0].units)] * 2 and len(enc.calls) == 1
+    assert enc.calls[0][0].startswith("doc\n\n")  # the document's title, as chunks are embedded
+    index.entries([b, a], lambda d: text, lambda d: [])
+    assert len(enc.calls) == 1  # cached
+    index.entries([c], lambda d: text, lambda d: [])
+    assert set(index._entries) == {1, 3}  # least recently used chunk 2 evicted
