@@ -40,6 +40,13 @@ def _parser() -> argparse.ArgumentParser:
     lb.add_argument("--corpus", type=Path, required=True, help="folder holding the benchmark's .txt files")
     lb.add_argument("--benchmark", type=Path, required=True, help="benchmark JSON file")
     lb.add_argument("--dump", type=Path, help="write the ranked spans per query (JSON lines)")
+    lb.add_argument("--documents-of", type=Path,
+                    help="index the documents of this benchmark (same --limit) and ask only this benchmark's "
+                         "questions about them, e.g. cuad_dev_parties over cuad_dev's documents")
+    lb.add_argument("--queries", type=int, help="with --documents-of: an even spread of N of the questions "
+                    "about those documents (default: --limit)")
+    lb.add_argument("--scoping", default="on,off",
+                    help="on, off or on,off: rows with document scoping, and/or over the whole collection")
     be = sub.add_parser("beir", parents=[common], help="BEIR nDCG@10, Recall@10/100, MRR@10")
     be.add_argument("--data", type=Path, required=True, help="folder with corpus.jsonl, queries.jsonl, qrels/")
     be.add_argument("--split", default="test")
@@ -72,10 +79,10 @@ def _collection(engine: Any, name: str | None, colbert: bool) -> Iterator[Any]:
             yield engine.collection(str(Path(tmp) / "collection"), create=True, colbert=colbert)
 
 
-def _retriever(engine: Any, col: Any, mode: str) -> tuple[Any, Any] | None:
+def _retriever(engine: Any, col: Any, mode: str, scope: bool = True) -> tuple[Any, Any] | None:
     from rag.retrieve import MODES, RetrievalOptions, Retriever
 
-    opts = replace(RetrievalOptions(), **MODES[mode])
+    opts = replace(RetrievalOptions(), **MODES[mode], scope_documents=scope)
     reranker = None
     if opts.rerank:
         reranker = engine.reranker
@@ -118,40 +125,51 @@ def _save(path: Path | None, default_name: str, payload: dict[str, Any]) -> Path
 
 def run_legalbench(args: argparse.Namespace, engine: Any) -> dict[str, Any]:
     from ingest.pipeline import Source
-    from rag.eval.legalbench import KS, OffsetMap, dump, load_benchmark, run_queries, score
+    from rag.eval.legalbench import OffsetMap, dump, load_paired, print_table, run_queries, score
+    from rag.eval.metrics import BUDGETS
 
-    bench = load_benchmark(args.benchmark, args.limit)
+    bench = load_paired(args.benchmark, args.limit, args.documents_of, args.queries)
     modes = _modes(args.modes)
+    scopings = [s.strip() for s in args.scoping.split(",") if s.strip()]
+    if not scopings or set(scopings) - {"on", "off"}:
+        raise SystemExit(f"--scoping takes on, off or on,off, not {args.scoping!r}")
     print(f"{bench.name}: {len(bench.queries)} queries over {len(bench.files)} documents, "
           f"model {engine.settings.embed_model}")
     with _collection(engine, args.collection, colbert="hybrid+colbert" in modes) as col:
         sources = [Source(name=f, path=args.corpus / f) for f in bench.files]
         index = _ingest(engine, col, sources)
         view = col.view()
+        index["collection_documents"] = len(view.documents())
         maps = {}
+        t0 = time.perf_counter()
         for d in view.documents():
             original = (args.corpus / d.name).read_text(encoding="utf-8")
             maps[d.name] = OffsetMap(view.document(d.id).text, original)
+        offsets_s = time.perf_counter() - t0
         rows = []
         for mode in modes:
-            built = _retriever(engine, col, mode)
-            if built is None:
-                continue
-            retriever, opts = built
-            results, seconds = run_queries(retriever, bench, maps, opts)
-            metrics = score(results, bench)
-            rows.append({"mode": mode, **{k: round(v, 2) for k, v in metrics.items()},
-                         "query_ms_p50": round(1000 * statistics.median(seconds), 1),
-                         "query_ms_mean": round(1000 * statistics.fmean(seconds), 1)})
-            if args.dump:
-                dump(results, args.dump if len(modes) == 1 else
-                     args.dump.with_name(f"{args.dump.stem}-{mode}{args.dump.suffix}"))
-    header = ["mode"] + [f"P@{k}" for k in KS] + [f"R@{k}" for k in KS] + ["query_ms_p50"]
-    print(" | ".join(header))
-    for r in rows:
-        print(" | ".join(str(r[h]) for h in header))
+            for scoping in scopings:
+                built = _retriever(engine, col, mode, scope=scoping == "on")
+                if built is None:
+                    continue
+                retriever, opts = built
+                label = mode if scoping == "on" else f"{mode}, scoping off"
+                results, seconds = run_queries(retriever, bench, maps, opts)
+                metrics = score(results, bench)
+                rows.append({"mode": label, "scoping": scoping == "on",
+                             **{k: round(v, 2) for k, v in metrics.items()},
+                             "query_ms_p50": round(1000 * statistics.median(seconds), 1),
+                             "query_ms_mean": round(1000 * statistics.fmean(seconds), 1)})
+                if args.dump:
+                    tag = label.replace(", scoping off", "-noscope")
+                    dump(results, args.dump if len(modes) * len(scopings) == 1 else
+                         args.dump.with_name(f"{args.dump.stem}-{tag}{args.dump.suffix}"))
+    print_table(rows, ["query_ms_p50"])
+    index["offset_map_seconds"] = round(offsets_s, 1)
     print(f"index: {index}")
     payload = {"benchmark": bench.name, "queries": len(bench.queries), "limit": args.limit,
+               "budgets_chars": list(BUDGETS), "scoping": scopings,
+               "documents_of": args.documents_of.stem if args.documents_of else None, "queries_asked": args.queries,
                "backend": engine.settings.backend,
                "model": engine.settings.embed_model, "reranker": engine.settings.rerank_model,
                "index": index, "rows": rows, "machine": machine_info(),

@@ -12,6 +12,7 @@ The index is built once per collection generation (from the catalog), never per 
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -23,6 +24,7 @@ from scipy import sparse as sp
 from rag.lexical import term_counts
 
 HEAD_CHARS = 1500
+PARTIES_CHARS = 600  # of the parties clause, from its "between"
 _TOKEN = re.compile(r"[^\W_]+")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
@@ -54,28 +56,32 @@ class ScopingConfig:
 
 
 class _Field:
-    """A BM25 (k1 = 1.2, b = 0.75) index over one short text field of every document."""
+    """A BM25 (k1 = 1.2, b = 0.75) index over one short text field of every document.
 
-    def __init__(self, texts: list[str]) -> None:
+    ``idf`` may be given: fields of one document set share it, so a word that many documents
+    carry in *any* field (a contract type: "Non-Disclosure Agreement") weighs little even where
+    it is rare in this field (few file names spell it out).
+    """
+
+    def __init__(self, counts: list[dict[int, float]], idf: dict[int, float]) -> None:
         rows: list[int] = []
         cols: list[int] = []
         vals: list[float] = []
         self.vocab: dict[int, int] = {}
-        lengths = np.zeros(len(texts))
-        for i, text in enumerate(texts):
-            counts = term_counts(text)
-            lengths[i] = sum(counts.values())
-            for tid, c in counts.items():
+        lengths = np.zeros(len(counts))
+        for i, c in enumerate(counts):
+            lengths[i] = sum(c.values())
+            for tid, n in c.items():
                 rows.append(i)
                 cols.append(self.vocab.setdefault(tid, len(self.vocab)))
-                vals.append(c)
-        n = len(texts)
-        tf = sp.csc_matrix((vals, (rows, cols)), shape=(n, max(len(self.vocab), 1)))
-        df = np.diff(tf.indptr)
-        self.idf = np.log(1 + (n - df + 0.5) / (df + 0.5))
+                vals.append(n)
+        n = len(counts)
+        tf = sp.coo_matrix((vals, (rows, cols)), shape=(n, max(len(self.vocab), 1)))
+        self.idf = np.zeros(max(len(self.vocab), 1))
+        for tid, col in self.vocab.items():
+            self.idf[col] = idf[tid]
         avg = lengths.mean() if n and lengths.mean() > 0 else 1.0
         norm = 1.2 * (0.25 + 0.75 * lengths / avg)
-        tf = tf.tocoo()
         weights = tf.data * 2.2 / (tf.data + norm[tf.row])
         self.matrix = sp.csc_matrix((weights, (tf.row, tf.col)), shape=tf.shape)
 
@@ -87,6 +93,57 @@ class _Field:
         return np.asarray(sub @ self.idf[cols]).ravel()
 
 
+def _shared_idf(fields: list[list[dict[int, float]]]) -> dict[int, float]:
+    """BM25 idf of each term over documents, a document counting once if any field has it."""
+    n = len(fields[0]) if fields else 0
+    df: dict[int, int] = {}
+    for i in range(n):
+        for tid in set().union(*(f[i] for f in fields)):
+            df[tid] = df.get(tid, 0) + 1
+    return {t: float(np.log(1 + (n - d + 0.5) / (d + 0.5))) for t, d in df.items()}
+
+
+GLUE_MIN = 6  # characters: shorter glued words match too much by chance
+_GLUE_WORDS = 4
+
+
+class _GluedNames:
+    """Name words that glue several words together: EDGAR's ``MEETGROUP,INC``, an upload
+    called ``ACMECORP-NDA.pdf``. A run of 2-4 consecutive question words, glued, matches a
+    name word it begins ("Meet Group" -> ``meetgroupinc``), scored by BM25's idf of the run,
+    but never above the idf of its rarest word: a glued contract type ("NonDisclosure") is as
+    common as its words.
+    """
+
+    def __init__(self, names: list[str], idf: dict[int, float]) -> None:
+        self.idf = idf
+        pairs = sorted({(w, i) for i, n in enumerate(names) for w in _TOKEN.findall(unquote(n).lower())
+                        if len(w) >= GLUE_MIN})
+        self.words = [w for w, _ in pairs]
+        self.docs = [i for _, i in pairs]
+        self.n = len(names)
+
+    def score(self, question_words: list[str]) -> np.ndarray:
+        out = np.zeros(self.n)
+        words = [w.lower() for w in question_words]
+        for start in range(len(words) - 1):
+            for size in range(min(_GLUE_WORDS, len(words) - start), 1, -1):  # longest first
+                glued = "".join(words[start:start + size])
+                if len(glued) < GLUE_MIN:
+                    continue
+                lo = bisect.bisect_left(self.words, glued)
+                hi = bisect.bisect_left(self.words, glued + "\U0010ffff")
+                docs = sorted({self.docs[j] for j in range(lo, hi)})
+                if docs:
+                    df = len(docs)
+                    weight = np.log(1 + (self.n - df + 0.5) / (df + 0.5))
+                    cap = max((self.idf.get(t, weight) for w in words[start:start + size] for t in term_counts(w)),
+                              default=weight)
+                    out[docs] += min(weight, cap)
+                    break
+        return out
+
+
 class DocumentScorer:
     """Scores a collection's documents against a question by name and head text."""
 
@@ -95,12 +152,18 @@ class DocumentScorer:
         self.doc_ids = np.asarray(doc_ids, dtype=np.int64)
         self.names = names
         self.config = config
-        self._name = _Field([name_text(n) for n in names])
-        self._head = _Field(heads)
+        name_counts = [term_counts(name_text(n)) for n in names]
+        head_counts = [term_counts(h) for h in heads]
+        idf = _shared_idf([name_counts, head_counts])
+        self._name = _Field(name_counts, idf)
+        self._head = _Field(head_counts, idf)
+        self._glued = _GluedNames(names, idf)
 
     def scores(self, question: str) -> np.ndarray:
-        q = term_counts(naming_words(question))
-        return self._name.score(q) + self.config.head_weight * self._head.score(q)
+        words = naming_words(question)
+        q = term_counts(words)
+        return (self._name.score(q) + self._glued.score(words.split())
+                + self.config.head_weight * self._head.score(q))
 
     def name_terms(self, doc_id: int) -> set[int]:
         """Term ids of a document's name (they carry no signal inside that document)."""
@@ -124,7 +187,22 @@ class DocumentScorer:
         return []
 
 
-def head_text(text: str) -> str:
-    """The part of a document that names it: its first characters."""
-    return text[:HEAD_CHARS]
+#: How far into a document its parties clause is looked for (after a cover page, a table of
+#: contents or a filing's legends it can be tens of thousands of characters in).
+HEAD_SCAN = 60_000
+_PARTIES = re.compile(r"\b(?:by and between|by and among|between|among|entered into by)\b", re.I)
 
+
+def head_text(text: str) -> str:
+    """The parts of a document that name it: its first characters (title, often the parties)
+    and, where that is further in, the clause that names the parties.
+
+    Runs of white space are squeezed first: layout-preserving text spends hundreds of
+    characters on indentation.
+    """
+    squeezed = " ".join(text[:HEAD_SCAN].split())
+    head = squeezed[:HEAD_CHARS]
+    m = _PARTIES.search(squeezed, max(HEAD_CHARS - 200, 0))
+    if m is None or _PARTIES.search(head) is not None:
+        return head
+    return f"{head} {squeezed[max(m.start() - 300, HEAD_CHARS):m.start() + PARTIES_CHARS]}"

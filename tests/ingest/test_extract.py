@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from ingest import extract as extract_mod
+from ingest import pdf_document, pdf_page, pdf_runs
 from ingest.errors import ExtractionError
 from ingest.extract import detect_language, extract, extract_bytes
 from rag.documents import PAGE_SEPARATOR, Document
@@ -304,7 +305,7 @@ def test_content_slimming_changes_nothing(monkeypatch):
 
     data = F.contract_pdf()[0]
     slim = [extract_mod.read_pdf_page(p, i + 1) for i, p in enumerate(PdfReader(io.BytesIO(data)).pages)]
-    monkeypatch.setattr(extract_mod, "_text_only", lambda d: d)
+    monkeypatch.setattr(pdf_page, "_text_only", lambda d: d)
     full = [extract_mod.read_pdf_page(p, i + 1) for i, p in enumerate(PdfReader(io.BytesIO(data)).pages)]
     assert slim == full
 
@@ -313,21 +314,21 @@ def test_text_only_keeps_strings_and_text_operators():
     stream = (b"q 1 0 0 RG 0.5 w 10 10 m 20 20 l S Q q Q q q Q Q\n"
               b"BT /F1 12 Tf 72 700 Td (keep 1 2 l q Q S inside) Tj <0041 20 l> Tj ET\n"
               b"q 0 0 100 100 re W n BT /F1 9 Tf [(a) -250 (b)] TJ ET Q")
-    out = extract_mod._text_only(stream)
+    out = pdf_page._text_only(stream)
     assert b"(keep 1 2 l q Q S inside)" in out and b"<0041 20 l>" in out
     assert b" re " not in out and b" RG " not in out and b" m " not in out
     ops = out.replace(b"(keep 1 2 l q Q S inside)", b"").split()
     assert ops.count(b"BT") == 2 and ops.count(b"q") == ops.count(b"Q") == 1
     assert b"[(a) -250 (b)] TJ" in out
     inline = b"q BI /W 1 /H 1 /BPC 8 /CS /G ID \x00 EI Q 1 2 m"
-    assert extract_mod._text_only(inline) == inline  # inline images: left alone
+    assert pdf_page._text_only(inline) == inline  # inline images: left alone
 
 
 def test_alignment_survives_runs_that_differ_from_the_text():
     """When pypdf's output is not the concatenation of the runs it reported, spans still map."""
-    runs = [extract_mod._Run(t, (1, 0, 0, 1, 0, 0), None, 10.0) for t in ("Governing", "law.", "\n", "Next")]
+    runs = [pdf_runs._Run(t, (1, 0, 0, 1, 0, 0), None, 10.0) for t in ("Governing", "law.", "\n", "Next")]
     raw = "Governing law.\nNext"  # a space was added between two runs
-    extract_mod._align(runs, raw)
+    pdf_runs._align(runs, raw)
     assert [raw[r.start:r.end] for r in runs] == ["Governing", "law.", "\n", "Next"]
 
 
@@ -414,7 +415,7 @@ def test_all_pages_broken_fails_the_file(monkeypatch):
     def boom(page, number, metrics=None):
         raise ValueError("bad page")
 
-    monkeypatch.setattr(extract_mod, "read_pdf_page", boom)
+    monkeypatch.setattr(pdf_document, "read_pdf_page", boom)
     with pytest.raises(ExtractionError, match="no page of the PDF could be read"):
         extract_bytes(F.simple_pdf([["a"], ["b"]])[0], "x.pdf")
 

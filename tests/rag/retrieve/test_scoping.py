@@ -50,3 +50,54 @@ def test_name_terms_are_those_of_the_document_name():
 
     s = scorer()
     assert s.name_terms(10) == set(term_counts(name_text(NAMES[0])))
+
+
+def test_a_contract_type_common_to_the_collection_does_not_outweigh_a_rare_name():
+    # one file name spells out the contract type; every head carries it
+    others = ["Kerber", "eHandshake", "Tazza", "Khronos", "Epsteen", "DoiT", "Sony", "Halcyon", "Oriel"]
+    names = ["nda/NU Confidentiality Non-Disclosure Information Security Agreement.txt",
+             "nda/VELCO NDA rev0.txt"] + [f"nda/{o}_NDA.txt" for o in others]
+    heads = ["NON-DISCLOSURE AGREEMENT between the University and the Recipient",
+             "CONFIDENTIAL INFORMATION NON-DISCLOSURE AGREEMENT made by the undersigned"] + [
+             f"MUTUAL NON-DISCLOSURE AGREEMENT between {o} and the Company" for o in others]
+    s = DocumentScorer(list(range(1, len(names) + 1)), names, heads)
+    assert s.select("Consider VELCO's Non-Disclosure Agreement; may the recipient keep copies?") == [2]
+
+
+def test_parties_named_past_the_head_are_found():
+    from rag.retrieve.scoping import HEAD_CHARS, head_text
+
+    legend = "CONFIDENTIAL TREATMENT REQUESTED. " * (HEAD_CHARS // 30)
+    texts = [legend + "SUPPLY AGREEMENT. This Agreement is made by and between Quillon Widgets Inc. "
+             "(\"Quillon\") and Marbeck Foods LLC (\"Marbeck\").",
+             legend + "SUPPLY AGREEMENT. This Agreement is made by and between Orrin Metals Corp. "
+             "and Tavish Logistics Ltd.",
+             "SUPPLY AGREEMENT between Pellam Bakeries and Stroud Mills. " + legend]
+    heads = [head_text(t) for t in texts]
+    assert "Quillon" in heads[0] and "Orrin" in heads[1]
+    s = DocumentScorer([1, 2, 3], ["a.txt", "b.txt", "c.txt"], heads)
+    assert s.select("Consider the Supply Agreement between Quillon Widgets, Inc and Marbeck Foods; "
+                    "what is the term?") == [1]
+    assert s.select("Consider the Supply Agreement between Pellam Bakeries and Stroud Mills; "
+                    "what is the term?") == [3]
+
+
+def test_head_squeezes_layout_white_space():
+    from rag.retrieve.scoping import head_text
+
+    assert head_text("EXHIBIT 10.1" + " " * 3000 + "LICENSE AGREEMENT\n\n   between A and B") == \
+        "EXHIBIT 10.1 LICENSE AGREEMENT between A and B"
+
+
+def test_names_that_glue_words_together_match_the_words():
+    names = ["cuad/MEETGROUP,INC_06_29_2017-EX-10.1-COOPERATION AGREEMENT.txt",
+             "cuad/ELFBEAUTY,INC_07_02_2020-EX-10.1-COOPERATION AGREEMENT.txt",
+             "cuad/URSCORPNEW_03_17_2014-EX-99-COOPERATION AGREEMENT.txt"] + [
+             f"cuad/{o}INC_01_01_2019-EX-10.1-SUPPLY AGREEMENT.txt" for o in
+             ("ACME", "BOLTON", "CRESTA", "DUNMORE", "ESKER", "FARLEY", "GANTRY", "HOLM")]
+    heads = ["COOPERATION AGREEMENT made by the Company and each of the persons on the signature page"] * 3 + [
+             "SUPPLY AGREEMENT between the Company and the Supplier"] * 8
+    s = DocumentScorer(list(range(1, len(names) + 1)), names, heads)
+    assert s.select("Consider the Cooperation Agreement between Meet Group, Inc and Harvest Partners; "
+                    "The date of the contract") == [1]
+    assert s.select("Consider the Cooperation Agreement between Elf Beauty, Inc and Marathon; the date?") == [2]
