@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,19 +22,23 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(settings: dict[str, str], log_path: Path, start_timeout_s: float = 90) -> Iterator[str]:
+def running_app(settings: dict[str, str], log_path: Path, start_timeout_s: float = 90, *,
+                port: int | None = None, extra_args: Sequence[str] = ()) -> Iterator[str]:
     """Start the app with ``settings`` as its only ``RAG_*`` environment; its URL until the block ends.
+
+    ``port`` when the caller needs the URL beforehand (a sign-in redirect); ``extra_args`` go to
+    ``streamlit run`` (e.g. ``--secrets.files``).
 
     The server's output goes to ``log_path``; if it exits or is not healthy within the timeout,
     ``RuntimeError`` carries that log.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_") and k != "OPENAI_API_KEY"}
     env.update(settings)
-    port = free_port()
+    port = port or free_port()
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
-             str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+             str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", *extra_args],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:

@@ -15,17 +15,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from tests.streamlit_server import free_port
+from tests.streamlit_server import free_port, running_app
 
 REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "test-output"
@@ -85,33 +81,9 @@ def server(oidc: str, settings_env: dict[str, str], collections: None,
     secrets.write_text(f'[auth]\nredirect_uri = "{url}/oauth2callback"\ncookie_secret = "{COOKIE_SECRET}"\n'
                        f'client_id = "contract-assistant"\nclient_secret = "test-client-secret"\n'
                        f'server_metadata_url = "{oidc}/.well-known/openid-configuration"\n')
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_") and k != "OPENAI_API_KEY"}
-    env.update(settings_env)
-    log = tmp / "streamlit.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                                 "--server.port", str(port), "--server.address", "127.0.0.1",
-                                 "--browser.gatherUsageStats", "false", "--secrets.files", str(secrets)],
-                                cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                        if r.read().strip() == b"ok":
-                            break
-                except OSError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("streamlit did not start:\n" + log.read_text(errors="replace"))
-                time.sleep(0.3)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with running_app(settings_env, tmp / "streamlit.log", port=port,
+                     extra_args=["--secrets.files", str(secrets)]) as served:
+        yield served
 
 
 def _signed_cookie(payload: dict, secret: str) -> str:
