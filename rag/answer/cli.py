@@ -95,7 +95,9 @@ def run_ask(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | N
     try:
         from rag.engine import Engine
 
-        retriever = Engine(settings).retriever(args.collection)
+        engine = Engine(settings)
+        retriever = engine.retriever(args.collection)
+        engine.access.asked(args.collection, args.question)  # audited only with RAG_AUDIT_QUESTIONS=true
         retrieval = retriever.search(args.question, documents=args.doc or None, top_k=args.top_k)
     except Exception as e:  # the CLI's edge: say what failed instead of a traceback
         if args.debug:

@@ -151,7 +151,12 @@ def test_command_lines_act_as_the_named_user(engines: tuple[Engine, Engine, Path
     assert refused == 2 and "no collection 'a-deals'" in err.getvalue()
     assert asked == 1 and "recipe" not in out.getvalue()
     monkeypatch.delenv("RAG_USER", raising=False)
+    monkeypatch.setenv("RAG_AUDIT_QUESTIONS", "true")  # the CLI audits questions like the chat page
     out = io.StringIO()
     with redirect_stdout(out), redirect_stderr(io.StringIO()):
         assert rag_main(["--user", A, "ask", "What must stay confidential?", "--collection", "a-deals"]) == 0
     assert "recipe" in out.getvalue()
+    from rag.access import AccessStore
+
+    asks = [e for e in AccessStore(settings.data_dir).audit("a-deals") if e.action == "ask"]
+    assert [(e.actor, e.detail) for e in asks] == [(A, "What must stay confidential?")]

@@ -34,6 +34,7 @@ def engine_calls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[dict]:
     class Engine:
         def __init__(self, settings) -> None:
             calls.append({"settings": settings})
+            self.access = types.SimpleNamespace(asked=lambda collection, question: None)
 
         def retriever(self, name: str) -> FakeRetriever:
             if name == "missing":
