@@ -24,12 +24,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.user is not None:  # every subcommand builds its Engine from the settings: RAG_USER names the user
-        if not args.user.strip():
-            print("error: --user must not be empty", file=sys.stderr)
-            return 2
-        os.environ["RAG_USER"] = args.user.strip()
-    return int(args.func(args))
+    if args.user is None:
+        return int(args.func(args))
+    if not args.user.strip():
+        print("error: --user must not be empty", file=sys.stderr)
+        return 2
+    # every subcommand builds its Engine from the settings, where RAG_USER names the user; set for
+    # this call only, so a caller's process (a test, an embedding program) keeps its own environment
+    before = os.environ.get("RAG_USER")
+    os.environ["RAG_USER"] = args.user.strip()
+    try:
+        return int(args.func(args))
+    finally:
+        if before is None:
+            os.environ.pop("RAG_USER", None)
+        else:
+            os.environ["RAG_USER"] = before
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ and the command lines that act as a named user (``--user``)."""
 from __future__ import annotations
 
 import io
+import os
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import replace
 from pathlib import Path
@@ -143,13 +144,17 @@ def test_command_lines_act_as_the_named_user(engines: tuple[Engine, Engine, Path
     monkeypatch.setenv("RAG_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("RAG_DEVICE", "cpu")
     monkeypatch.setenv("RAG_LLM_BACKEND", "extractive")
-    monkeypatch.delenv("RAG_USER", raising=False)
+    # --user sets RAG_USER in os.environ (each subcommand builds its Engine from the settings):
+    # recorded here so that the teardown restores the state before this test, not a user's name
+    monkeypatch.setenv("RAG_USER", "")
+    monkeypatch.delenv("RAG_USER")
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
         refused = ingest_main([str(doc), "-c", "a-deals", "--user", B, "--quiet"])
         asked = rag_main(["--user", B, "ask", "What must stay confidential?", "--collection", "a-deals"])
     assert refused == 2 and "no collection 'a-deals'" in err.getvalue()
     assert asked == 1 and "recipe" not in out.getvalue()
+    assert "RAG_USER" not in os.environ  # --user holds for its own call only
     monkeypatch.delenv("RAG_USER", raising=False)
     monkeypatch.setenv("RAG_AUDIT_QUESTIONS", "true")  # the CLI audits questions like the chat page
     out = io.StringIO()
