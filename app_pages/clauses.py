@@ -101,12 +101,7 @@ def tree_rows(clauses: list[Any], document: Any) -> list[dict[str, str]]:
 
 
 rt = state.require_runtime()
-name = state.collection_sidebar(rt)
-st.title("Clause lookup")
-if name is None:
-    st.info("There is no collection yet: add contracts, or load the sample contracts, on the Documents page.")
-    st.page_link("app_pages/documents.py", label="Go to Documents", icon=":material/folder_open:")
-    st.stop()
+name = state.page_collection(rt, "Clause lookup")
 try:
     col = state.collection(rt, name)
     view = col.view()

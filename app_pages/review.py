@@ -117,12 +117,7 @@ def show_cell(col: Any, name: str, grid: Any, doc_id: int, column: Any, key: str
 
 
 rt = state.require_runtime()
-name = state.collection_sidebar(rt)
-st.title("Clause review")
-if name is None:
-    st.info("There is no collection yet: add contracts, or load the sample contracts, on the Documents page.")
-    st.page_link("app_pages/documents.py", label="Go to Documents", icon=":material/folder_open:")
-    st.stop()
+name = state.page_collection(rt, "Clause review")
 try:
     retriever = state.retriever(rt, name)
     col = retriever.collection

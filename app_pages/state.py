@@ -228,6 +228,18 @@ def set_collection(name: str) -> None:
     st.session_state["collection"] = name
 
 
+def page_collection(rt: Runtime, title: str) -> str:
+    """The sidebar's collection for a page titled ``title``; with none yet, the page says where to
+    add contracts and stops."""
+    name = collection_sidebar(rt)
+    st.title(title)
+    if name is None:
+        st.info("There is no collection yet: add contracts, or load the sample contracts, on the Documents page.")
+        st.page_link("app_pages/documents.py", label="Go to Documents", icon=":material/folder_open:")
+        st.stop()
+    return name
+
+
 def collection_sidebar(rt: Runtime) -> str | None:
     """A collection picker in the sidebar, shared by every page; ``None`` when there is none."""
     name = current_collection(rt)
