@@ -18,6 +18,14 @@ def remember_report(report: object, refused: list[str] | None = None) -> None:
     st.session_state["last_report"] = (report, refused or [])
 
 
+def show_change_error(exc: CollectionError) -> None:
+    """Why a change to a collection did not happen, in plain words (busy: just try again)."""
+    if isinstance(exc, CollectionBusy):
+        st.error("Another session is changing this collection right now; try again in a moment.")
+    else:
+        st.error(ui.md_escape(str(exc)))
+
+
 def show_last_report() -> None:
     report, refused = st.session_state.pop("last_report", (None, []))
     for problem in refused:
@@ -64,11 +72,8 @@ def rename_form(rt: state.Runtime, name: str) -> None:
         if st.form_submit_button("Rename") and new.strip() and new.strip() != name:
             try:
                 rt.engine.rename_collection(name, new.strip())
-            except CollectionBusy:
-                st.error("Another session is changing this collection right now; try again in a moment.")
-                return
             except CollectionError as exc:
-                st.error(ui.md_escape(str(exc)))
+                show_change_error(exc)
                 return
             state.set_collection(new.strip())
             st.rerun()
@@ -99,11 +104,8 @@ def upload_section(rt: state.Runtime, name: str) -> None:
         return
     try:
         report = ui.ingest_with_progress(rt.engine, sources, name)
-    except CollectionBusy:
-        st.error("Another session is changing this collection right now; try again in a moment.")
-        return
     except CollectionError as exc:
-        st.error(ui.md_escape(str(exc)))
+        show_change_error(exc)
         return
     st.session_state["uploads"] = counter + 1  # a fresh, empty uploader
     state.set_collection(name)  # the first upload created it: switch to it
@@ -136,11 +138,8 @@ def document_list(rt: state.Runtime, name: str) -> None:
         if st.button("Delete", disabled=not doomed, type="secondary"):
             try:
                 rt.engine.delete_documents(name, [by_name[label] for label in doomed])
-            except CollectionBusy:
-                st.error("Another session is changing this collection right now; try again in a moment.")
-                return
-            except CollectionError as exc:  # deleted by another session meanwhile
-                st.error(ui.md_escape(str(exc)))
+            except CollectionError as exc:  # busy, or deleted by another session meanwhile
+                show_change_error(exc)
                 return
             st.session_state["deleted"] = len(doomed)
             st.rerun()
