@@ -323,6 +323,7 @@ def ingest(sources: Iterable[Source], collection: Any, encoder: Any, *, limits: 
             pending.append((result, prepared))
         if pending and (len(pending) >= commit_every or i == len(sources) - 1):
             _commit(pending, collection, wait_for_lock)
+            _store_unit_vectors(pending, collection, encoder)  # span-ranking hook (issue 13)
             pending = []
     report.seconds = time.perf_counter() - started
     return report
@@ -366,6 +367,27 @@ def _prepare_one(src: Source, collection: Any, encoder: Any, info: Any, limits: 
     finally:
         result.seconds = time.perf_counter() - t0
     return result, prepared
+
+
+# -- hook: unit vectors for span ranking (rag/retrieve/unit_vectors.py; issue 13) -------------
+
+def _store_unit_vectors(pending: list[tuple[FileResult, Prepared]], collection: Any, encoder: Any) -> None:
+    """Embed the units (sentences, sub-clauses) of each committed document now, so that the
+    first question over it does not. A derived cache: a failure here is logged, never a
+    failed file (the units are then embedded when first asked for)."""
+    from rag.retrieve.unit_vectors import fill_document
+
+    for result, p in pending:
+        if result.status not in ("added", "replaced"):
+            continue
+        t0 = time.perf_counter()
+        try:
+            fill_document(collection, encoder, collection.info.sparse, name=p.document.name,
+                          content_hash=p.content_hash, text=p.document.text, clauses=p.clauses, chunks=p.chunks)
+        except Exception as exc:  # noqa: BLE001 - the document is stored; only the cache is missing
+            log.warning("%s: unit vectors not stored (%s); they are embedded when first asked for",
+                        result.name, _one_line(exc))
+        result.seconds += time.perf_counter() - t0
 
 
 def _commit(pending: list[tuple[FileResult, Prepared]], collection: Any, wait_for_lock: bool) -> None:

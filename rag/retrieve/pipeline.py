@@ -124,11 +124,14 @@ class _GenerationCache:
     def pages(self, doc_id: int, start: int, end: int) -> tuple[int, int] | None:
         return pages_of(self._document(doc_id)[1], start, end)
 
-    def units(self, encoder: Any, sparse_kind: str) -> UnitIndex:
+    def units(self, encoder: Any, sparse_kind: str, store: Any = None) -> UnitIndex:
         with self._lock:
             if self._units is None:
-                self._units = UnitIndex(encoder, sparse_kind)
+                self._units = UnitIndex(encoder, sparse_kind, store=store)
             return self._units
+
+    def content_hash(self, doc_id: int) -> str:
+        return self.docs[doc_id].content_hash
 
     def chunks(self, doc_id: int) -> list[StoredChunk]:
         with self._lock:
@@ -152,6 +155,7 @@ class Retriever:
         self.sparse_kind = collection.info.sparse
         self._cache: _GenerationCache | None = None
         self._cache_lock = threading.Lock()
+        self._unit_store: Any = False  # opened on first use: rag.retrieve.unit_vectors.store_for
 
     # -- per-generation state -------------------------------------------------------------
     def _state(self, view: Any) -> _GenerationCache:
@@ -320,8 +324,12 @@ class Retriever:
         head = hits[: opt.span_chunks]
         if not head:
             return hits
-        entries = state.units(self.encoder, self.sparse_kind).entries(
-            [h.chunk for h in head], state.text, state.clauses)
+        if self._unit_store is False:
+            from rag.retrieve.unit_vectors import store_for
+
+            self._unit_store = store_for(self.collection)
+        entries = state.units(self.encoder, self.sparse_kind, self._unit_store).entries(
+            [h.chunk for h in head], state.text, state.clauses, state.content_hash)
         spans = rank_spans(head, entries, q_dense, q_sparse, self.sparse_kind, opt.span_weights, state.pages)
         return spans + hits[opt.span_chunks:]
 
