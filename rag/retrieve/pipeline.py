@@ -57,6 +57,10 @@ class RetrievalOptions:
     #: return each with its chunk as context (rag/retrieve/spans.py)
     spans: bool = True
     span_chunks: int = 20
+    #: inside the documents a question names, the words that named them (their title, parties:
+    #: ``DocumentScorer.residual``) are dropped from the "sparse" query, or from "both" queries,
+    #: or kept ("none")
+    drop_naming_words: str = "none"
     span_weights: SpanWeights = SpanWeights()
 
 
@@ -213,15 +217,27 @@ class Retriever:
             trace.scoped_docs = [state.docs[d].name for d in scope]
         lap("scope")
 
+        asked = question  # the question less the words that named the scope
+        drop = opt.drop_naming_words if scope is not None else "none"
+        if drop not in ("none", "sparse", "both"):
+            raise ValueError(f"drop_naming_words must be none, sparse or both, not {drop!r}")
+        if drop != "none":
+            asked = state.scorer(self.scoping).residual(question, scope)  # type: ignore[arg-type]
+            if asked != question:
+                trace.notes.append(f"ranked inside the named document(s) with {drop} query as: {asked}")
         want_colbert = opt.colbert and getattr(self.encoder, "has_colbert", False)
         want_sparse = opt.use_sparse and self.sparse_kind == "lexical"
-        enc = self.encoder.encode([question], dense=True, sparse=want_sparse,
+        enc = self.encoder.encode([asked if drop == "both" else question], dense=True, sparse=want_sparse,
                                   colbert=want_colbert, query=True)
         q_dense = np.asarray(enc.dense[0], dtype=np.float32)
+        sparse_text = asked if drop != "none" else question
         if self.sparse_kind == "lexical":
-            q_sparse = dict(enc.sparse[0]) if want_sparse else {}
+            q_sparse = {}
+            if want_sparse:
+                q_sparse = dict(enc.sparse[0]) if sparse_text == question or drop == "both" else dict(
+                    self.encoder.encode([sparse_text], dense=False, sparse=True, query=True).sparse[0])
         else:
-            q_sparse = term_counts(question) if opt.use_sparse else {}
+            q_sparse = term_counts(sparse_text) if opt.use_sparse else {}
         if scope is not None and len(scope) == 1 and self.sparse_kind == "bm25":
             # words of the document's own name occur all over it and rank nothing inside it
             for t in state.scorer(self.scoping).name_terms(scope[0]):

@@ -157,6 +157,7 @@ class DocumentScorer:
         idf = _shared_idf([name_counts, head_counts])
         self._name = _Field(name_counts, idf)
         self._head = _Field(head_counts, idf)
+        self._heads = [set(c) for c in head_counts]
         self._glued = _GluedNames(names, idf)
 
     def scores(self, question: str) -> np.ndarray:
@@ -164,6 +165,34 @@ class DocumentScorer:
         q = term_counts(words)
         return (self._name.score(q) + self._glued.score(words.split())
                 + self.config.head_weight * self._head.score(q))
+
+    def naming_terms(self, doc_ids: list[int]) -> set[int]:
+        """Term ids that name these documents: their name words and the words of their head
+        (title and parties clause)."""
+        out: set[int] = set()
+        for d in doc_ids:
+            i = int(np.flatnonzero(self.doc_ids == d)[0])
+            out |= set(term_counts(name_text(self.names[i])))
+            out |= self._heads[i]
+        return out
+
+    def residual(self, question: str, doc_ids: list[int]) -> str:
+        """The question without the words that named ``doc_ids`` ("Consider the Supply Agreement
+        between Acme Inc and Beta LLC; what is the notice period?" -> "Consider the between and
+        ; what is the notice period?"): inside those documents, their own name and parties
+        occur everywhere and only pull the ranking towards the title page and the signatures.
+        Only capitalised words are candidates (naming words, as for scoping); the question is
+        returned as it is when nothing would be left."""
+        named = self.naming_terms(doc_ids)
+        kept, pos, dropped = [], 0, False
+        for m in _TOKEN.finditer(question):
+            w = m.group()
+            if not w.islower() and (terms := term_counts(w)) and set(terms) <= named:
+                kept.append(question[pos:m.start()])
+                pos, dropped = m.end(), True
+        kept.append(question[pos:])
+        out = " ".join("".join(kept).split())
+        return out if dropped and term_counts(out) else question
 
     def name_terms(self, doc_id: int) -> set[int]:
         """Term ids of a document's name (they carry no signal inside that document)."""
