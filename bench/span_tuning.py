@@ -9,7 +9,8 @@ the **held-out** half (report there), and on all questions. A plan is a name and
 
 Settings are ``RetrievalOptions`` fields (``span_chunks``, ``drop_naming_words``,
 ``scope_documents``, ...) and ``SpanWeights`` fields (``dense``, ``sparse``, ``parent``,
-``merge_chars``, ``merge_window``); ``told=1`` searches each question's gold document(s) only.
+``merge_chars``, ``merge_window``), and ``ScopingConfig.naming_max_df``; ``told=1`` searches each
+question's gold document(s) only.
 
     RAG_EMBED_MODEL=demo RAG_RERANK_MODEL=none nice -n 5 python bench/span_tuning.py \\
         --benchmark ../shared/eval/legal/benchmarks/privacy_qa.json \\
@@ -70,7 +71,7 @@ def options_for(settings: dict[str, Any]) -> tuple[Any, bool]:
     told = bool(settings.get("told", 0))
     w, o = {}, {}
     for k, v in settings.items():
-        if k == "told":
+        if k in ("told", "naming_max_df"):
             continue
         if k in weights:
             w[k] = int(v) if k in ("merge_chars", "merge_window") else float(v)
@@ -120,6 +121,7 @@ def main() -> int:
     from rag.config import load_settings
     from rag.engine import Engine
     from rag.retrieve import Retriever
+    from rag.retrieve.scoping import ScopingConfig
 
     engine = Engine(load_settings())
     bench = load_paired(args.benchmark, args.limit, args.documents_of, args.queries)
@@ -139,6 +141,7 @@ def main() -> int:
     for text in args.plan or ["default:"]:
         name, settings = parse_plan(text)
         options, told = options_for(settings)
+        retriever.scoping = dataclasses.replace(ScopingConfig(), naming_max_df=float(settings.get("naming_max_df", 1.0)))
         per_query, seconds = recalls(retriever, bench, maps, options, told)
         row = {"plan": name, "settings": settings, "dev": summarise(per_query, dev),
                "held_out": summarise(per_query, held), "all": summarise(per_query, list(range(len(per_query)))),

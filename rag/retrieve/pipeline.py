@@ -225,7 +225,8 @@ class Retriever:
         if drop not in ("none", "sparse", "both"):
             raise ValueError(f"drop_naming_words must be none, sparse or both, not {drop!r}")
         if drop != "none":
-            asked = state.scorer(self.scoping).residual(question, scope)  # type: ignore[arg-type]
+            asked = state.scorer(self.scoping).residual(question, scope,  # type: ignore[arg-type]
+                                                        self.scoping.naming_max_df)
             if asked != question:
                 trace.notes.append(f"ranked inside the named document(s) with {drop} query as: {asked}")
         want_colbert = opt.colbert and getattr(self.encoder, "has_colbert", False)

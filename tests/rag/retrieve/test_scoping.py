@@ -118,3 +118,11 @@ def test_residual_drops_the_words_that_named_the_document():
 def test_residual_keeps_the_question_when_nothing_would_be_left():
     assert scorer().residual("Exact Sciences Pfizer", [13]) == "Exact Sciences Pfizer"
     assert scorer().residual("what is the notice period?", [13]) == "what is the notice period?"
+
+
+def test_residual_keeps_words_that_many_documents_carry_with_a_document_frequency_cap():
+    s = scorer()
+    q = "In the Exact Sciences Promotion Agreement with Pfizer, what is the term?"
+    assert s.residual(q, [13]) == "In the with , what is the term?"  # no cap: every naming word
+    # "Agreement" is in every head: with a cap of one document in four it stays in the query
+    assert s.residual(q, [13], max_df=0.25) == "In the Agreement with , what is the term?"
