@@ -372,22 +372,10 @@ def _prepare_one(src: Source, collection: Any, encoder: Any, info: Any, limits: 
 # -- hook: unit vectors for span ranking (rag/retrieve/unit_vectors.py; issue 13) -------------
 
 def _store_unit_vectors(pending: list[tuple[FileResult, Prepared]], collection: Any, encoder: Any) -> None:
-    """Embed the units (sentences, sub-clauses) of each committed document now, so that the
-    first question over it does not. A derived cache: a failure here is logged, never a
-    failed file (the units are then embedded when first asked for)."""
-    from rag.retrieve.unit_vectors import fill_document
+    """Embed the units of each committed document now, so the first question over it does not."""
+    from rag.retrieve.unit_vectors import fill_committed
 
-    for result, p in pending:
-        if result.status not in ("added", "replaced"):
-            continue
-        t0 = time.perf_counter()
-        try:
-            fill_document(collection, encoder, collection.info.sparse, name=p.document.name,
-                          content_hash=p.content_hash, text=p.document.text, clauses=p.clauses, chunks=p.chunks)
-        except Exception as exc:  # noqa: BLE001 - the document is stored; only the cache is missing
-            log.warning("%s: unit vectors not stored (%s); they are embedded when first asked for",
-                        result.name, _one_line(exc))
-        result.seconds += time.perf_counter() - t0
+    fill_committed(collection, encoder, [(r, p) for r, p in pending if r.status in ("added", "replaced")])
 
 
 def _commit(pending: list[tuple[FileResult, Prepared]], collection: Any, wait_for_lock: bool) -> None:

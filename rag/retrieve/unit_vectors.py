@@ -200,6 +200,23 @@ def fill_document(collection: Any, encoder: Any, sparse_kind: str, *, name: str,
     return len(texts)
 
 
+def fill_committed(collection: Any, encoder: Any, committed: Sequence[tuple[Any, Any]]) -> None:
+    """The ingest hook: :func:`fill_document` for each (FileResult, Prepared) just committed. A
+    derived cache: a failure is logged, never a failed file (the units are then embedded when
+    first asked for); the time is added to the file's seconds."""
+    import time
+
+    for result, p in committed:
+        t0 = time.perf_counter()
+        try:
+            fill_document(collection, encoder, collection.info.sparse, name=p.document.name,
+                          content_hash=p.content_hash, text=p.document.text, clauses=p.clauses, chunks=p.chunks)
+        except Exception as exc:  # noqa: BLE001 - the document is stored; only the cache is missing
+            log.warning("%s: unit vectors not stored (%s); they are embedded when first asked for",
+                        result.name, " ".join(str(exc).split())[:200])
+        result.seconds += time.perf_counter() - t0
+
+
 def units_of(splitter: Any, start: int, end: int, heading_path: Sequence[str] = ()) -> list[Unit]:
     """A chunk's units; a chunk the splitter finds nothing in stays one unit (never lose a chunk)."""
     return splitter.of(start, end) or [Unit(start, end, tuple(heading_path))]

@@ -107,3 +107,18 @@ def test_ingest_fills_the_store_and_the_first_question_embeds_nothing(tmp_path, 
 def test_model_key_names_the_encoder(tiny_encoder):
     assert tiny_encoder.name in model_key(tiny_encoder, "lexical")
     assert model_key(tiny_encoder, "lexical") != model_key(tiny_encoder, "bm25")
+
+
+def test_a_failing_unit_store_never_fails_the_file(tmp_path, contract_files, tiny_encoder, monkeypatch, caplog):
+    import rag.retrieve.unit_vectors as uv
+    from ingest.pipeline import discover, ingest
+    from rag.store import ModelInfo, create_collection
+
+    def broken(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(uv, "fill_document", broken)
+    col = create_collection(tmp_path, "c", ModelInfo(name=tiny_encoder.name, dim=tiny_encoder.dim, sparse="lexical"))
+    report = ingest(discover([contract_files]), col, tiny_encoder)
+    assert not report.failed and report.count("added") == 3
+    assert "unit vectors not stored (disk full)" in caplog.text
