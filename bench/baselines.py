@@ -215,13 +215,23 @@ def main() -> int:
     print(f"{bench.name}: {len(bench.queries)} queries, {len(bench.files)} documents, {n_chunks} chunks")
     rows = [{"mode": name, "told_document": name.endswith(RIGHT_DOC),
              **{m: round(v, 2) for m, v in score(r, bench).items()}} for name, r in results.items()]
+    # the same halves as bench/span_tuning.py (settings tuned on "dev"): the held-out comparison
+    from bench.span_tuning import SEED, split
+
+    halves = dict(zip(("dev", "held_out"), split(len(bench.queries), SEED)))
+    for row, r in zip(rows, results.values()):
+        for half, idx in halves.items():
+            sub = Benchmark(bench.name, [bench.queries[i] for i in idx], [bench.gold[i] for i in idx], bench.files)
+            row[half] = {m: round(v, 2) for m, v in score([r[i] for i in idx], sub).items() if "ch" in m}
     print_table(rows)
+    from bench.span_tuning import SEED
+
     out = args.results or Path("bench/results") / f"baselines-{bench.name}-{machine_tag()}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"benchmark": bench.name, "queries": len(bench.queries), "limit": args.limit,
                                "documents": len(bench.files),
                                "documents_of": args.documents_of.stem if args.documents_of else None, "queries_asked": args.queries,
-                               "chunks": n_chunks, "budgets_chars": list(BUDGETS),
+                               "chunks": n_chunks, "budgets_chars": list(BUDGETS), "split_seed": SEED,
                                "seconds": {"embed (chunks and queries; 0 when cached)": round(timings.get("embed", 0), 1),
                                            "total": round(total, 1)},
                                "rows": rows, "machine": machine_info(), "date": time.strftime("%Y-%m-%d")},

@@ -8,9 +8,8 @@ and scores, side by side on the same queries:
 - ``fine-index``: fine units indexed separately at ingest, ranked directly;
 - ``derived``: clause chunks, their units derived and ranked at query time (the default).
 
-Query times of ``derived`` include embedding the units the first time a chunk is a candidate
-(cached per collection generation): the first plan over a collection pays that, later plans
-share the cache. ``--answers`` adds the median length of a cited span and of a quote in
+The units of ``derived`` are embedded at ingest (``rag/retrieve/unit_vectors.py``), so its query
+times no longer include embedding them; ``bench/unit_vectors.py`` measures that difference. ``--answers`` adds the median length of a cited span and of a quote in
 extractive answers (no LLM).
 
 Figures: character-level recall and precision at budgets of 1,000-8,000 characters read in

@@ -323,6 +323,7 @@ def ingest(sources: Iterable[Source], collection: Any, encoder: Any, *, limits: 
             pending.append((result, prepared))
         if pending and (len(pending) >= commit_every or i == len(sources) - 1):
             _commit(pending, collection, wait_for_lock)
+            _store_unit_vectors(pending, collection, encoder)  # span-ranking hook (issue 13)
             pending = []
     report.seconds = time.perf_counter() - started
     return report
@@ -366,6 +367,15 @@ def _prepare_one(src: Source, collection: Any, encoder: Any, info: Any, limits: 
     finally:
         result.seconds = time.perf_counter() - t0
     return result, prepared
+
+
+# -- hook: unit vectors for span ranking (rag/retrieve/unit_vectors.py; issue 13) -------------
+
+def _store_unit_vectors(pending: list[tuple[FileResult, Prepared]], collection: Any, encoder: Any) -> None:
+    """Embed the units of each committed document now, so the first question over it does not."""
+    from rag.retrieve.unit_vectors import fill_committed
+
+    fill_committed(collection, encoder, [(r, p) for r, p in pending if r.status in ("added", "replaced")])
 
 
 def _commit(pending: list[tuple[FileResult, Prepared]], collection: Any, wait_for_lock: bool) -> None:

@@ -41,7 +41,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
 
 
 def _pages(c: Citation) -> str:
-    pages = c.hit.chunk.pages
+    pages = c.hit.pages  # the cited span's pages (the chunk's when the hit is a whole chunk)
     if pages is None:
         return "-"
     return f"p. {pages[0]}" if pages[0] == pages[1] else f"p. {pages[0]}-{pages[1]}"
@@ -56,7 +56,7 @@ def print_sources(result: Answer, out: TextIO) -> None:
         return
     out.write("\nSources:\n")
     for c in result.citations:
-        clause = f"clause {c.hit.chunk.clause}" if c.hit.chunk.clause else "-"
+        clause = f"clause {c.hit.clause}" if c.hit.clause else "-"
         marks = [m for m, on in (("cited", c.cited), ("truncated", c.truncated)) if on]
         out.write(
             f"  [{c.n}] {c.hit.chunk.doc_name}  {_pages(c)}  {clause}  score {c.hit.score:.3f}"
@@ -64,8 +64,8 @@ def print_sources(result: Answer, out: TextIO) -> None:
             + "\n"
         )
     for h in rest:
-        clause = f"clause {h.chunk.clause}" if h.chunk.clause else "-"
-        pages = "-" if h.chunk.pages is None else f"p. {h.chunk.pages[0]}"
+        clause = f"clause {h.clause}" if h.clause else "-"
+        pages = "-" if h.pages is None else f"p. {h.pages[0]}"
         out.write(f"   -  {h.chunk.doc_name}  {pages}  {clause}  score {h.score:.3f}  (not sent: context budget)\n")
 
 

@@ -72,8 +72,8 @@ def render_block(block: ContextBlock, nonce: str) -> str:
     lines = [f"<<<BLOCK {block.n} {nonce}>>>", f"Document: {_one_line(block.doc_name)}"]
     if block.pages_label:
         lines.append(f"Pages: {block.pages_label}")
-    if block.hit.chunk.clause:
-        lines.append(f"Clause: {_one_line(block.hit.chunk.clause)}")
+    if block.hit.clause:  # the cited span's clause (the chunk's when the hit is a whole chunk)
+        lines.append(f"Clause: {_one_line(block.hit.clause)}")
     if block.heading:
         lines.append(f"Heading: {_one_line(block.heading)}")
     lines.append("Text:")

@@ -2,8 +2,9 @@
 
 The collection stores clause-sized chunks; their fine units (``ingest.units``: sentences,
 list items, sub-clauses of a few dozen up to ~120 tokens, never across a clause boundary) are
-derived when a chunk first reaches the candidate list and embedded once per collection
-generation (with the document title and the unit's own heading path, as chunks are). Each unit
+embedded at ingest and kept in the collection's unit-vector file (``rag.retrieve.unit_vectors``;
+collections built before fill it the first time a chunk is a candidate), with the document
+title and the unit's own heading path, as chunks are. Each unit
 of the top candidate chunks is scored as
 
     span_dense_weight * cos(question, unit)
@@ -17,7 +18,9 @@ merged into one hit rather than listed twice.
 
 from __future__ import annotations
 
+import logging
 import math
+import sqlite3
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -31,28 +34,45 @@ from ingest.units import DocumentUnits, Unit, UnitConfig
 from rag.documents import Clause, StoredChunk
 from rag.lexical import term_counts
 from rag.retrieve.hits import Hit
+from rag.retrieve.unit_vectors import (
+    ChunkKey,
+    UnitVectors,
+    UnitVectorStore,
+    embed_text,
+    encode_units,
+    model_key,
+    units_of,
+    version_key,
+)
+
+log = logging.getLogger(__name__)
 
 
-@dataclass
-class _Entry:
-    units: list[Unit]
-    dense: np.ndarray  # (n_units, dim), unit-normalised as the encoder returns them
-    sparse: list[dict[int, float]]
+#: the units of one chunk with their vectors (kept under its old name for callers and tests)
+_Entry = UnitVectors
 
 
 class UnitIndex:
-    """Units of chunks and their vectors, computed on first use and kept for one generation."""
+    """Units of chunks and their vectors: from memory, else from the collection's unit-vector
+    file (filled at ingest), else embedded now and written there for the next process."""
 
     def __init__(self, encoder: Any, sparse_kind: str, config: UnitConfig = UnitConfig(),
-                 max_documents: int = 64, max_chunks: int = 5000) -> None:
+                 max_documents: int = 64, max_chunks: int = 5000,
+                 store: UnitVectorStore | None = None) -> None:
         self.encoder = encoder
         self.sparse_kind = sparse_kind
         self.config = config
         self.max_documents = max_documents
         #: ~5 units a chunk: 5,000 chunks hold ~40 MB of 384-d vectors (~100 MB at BGE-M3's 1024)
         self.max_chunks = max_chunks
+        self.store = store
+        self.model = model_key(encoder, sparse_kind)
+        self.version = version_key(config)
+        #: chunks found on disk / embedded now (what the first question over a document paid)
+        self.loaded = 0
+        self.embedded = 0
         self._docs: dict[int, DocumentUnits] = {}
-        self._entries: OrderedDict[int, _Entry] = OrderedDict()
+        self._entries: OrderedDict[int, UnitVectors] = OrderedDict()
         self._lock = threading.Lock()
 
     def _document(self, doc_id: int, text: Callable[[int], str],
@@ -67,27 +87,51 @@ class UnitIndex:
         return units
 
     def entries(self, chunks: Sequence[StoredChunk], text: Callable[[int], str],
-                clauses: Callable[[int], list[Clause]]) -> list[_Entry]:
-        """Each chunk's units with their vectors; the missing ones are encoded in one batch."""
+                clauses: Callable[[int], list[Clause]],
+                doc_hash: Callable[[int], str] | None = None) -> list[UnitVectors]:
+        """Each chunk's units with their vectors; the missing ones are encoded in one batch.
+
+        ``doc_hash(doc_id)`` (the document's content hash) lets the unit-vector file serve them.
+        """
         with self._lock:
-            todo = [c for c in chunks if c.id not in self._entries]
+            todo = list({c.id: c for c in chunks if c.id not in self._entries}.values())
+            keys: dict[int, ChunkKey] = {}
+            if todo and self.store is not None and doc_hash is not None:
+                keys = {c.id: ChunkKey(doc_hash(c.doc_id), document_title(c.doc_name), c.start, c.end) for c in todo}
+                try:
+                    found = self.store.get(list(keys.values()), self.model, self.version, self.sparse_kind)
+                except sqlite3.Error as exc:
+                    log.warning("unit vectors could not be read from %s: %s", self.store.path, exc)
+                    found = {}
+                for c in todo:
+                    uv = found.get(keys[c.id])
+                    if uv is not None:
+                        if self.sparse_kind != "lexical":
+                            uv.sparse = [term_counts(_embed_text(c, u)) for u in uv.units]
+                        self._entries[c.id] = uv
+                        self.loaded += 1
+                todo = [c for c in todo if c.id not in self._entries]
             fresh: list[tuple[StoredChunk, list[Unit]]] = []
             for c in todo:
-                units = self._document(c.doc_id, text, clauses).of(c.start, c.end)
-                if not units:  # a chunk of whitespace only cannot happen, but never lose a chunk
-                    units = [Unit(c.start, c.end, tuple(c.heading_path))]
+                units = units_of(self._document(c.doc_id, text, clauses), c.start, c.end, c.heading_path)
                 fresh.append((c, units))
             embed = [_embed_text(c, u) for c, units in fresh for u in units]
             if embed:
-                lexical = self.sparse_kind == "lexical"
-                out = self.encoder.encode(embed, dense=True, sparse=lexical, colbert=False)
-                dense = np.asarray(out.dense, dtype=np.float32)
-                sparse = list(out.sparse) if lexical else [term_counts(t) for t in embed]
+                dense, sparse = encode_units(self.encoder, self.sparse_kind, embed)
                 i = 0
+                written = []
                 for c, units in fresh:
                     n = len(units)
-                    self._entries[c.id] = _Entry(units, dense[i: i + n], sparse[i: i + n])
+                    self._entries[c.id] = UnitVectors(units, dense[i: i + n], sparse[i: i + n])
+                    if c.id in keys:
+                        written.append((keys[c.id], self._entries[c.id]))
                     i += n
+                self.embedded += len(fresh)
+                if written:
+                    try:
+                        self.store.put(written, self.model, self.version, self.sparse_kind)  # type: ignore[union-attr]
+                    except sqlite3.Error as exc:  # a read-only folder: keep them in memory only
+                        log.warning("unit vectors could not be written to %s: %s", self.store.path, exc)  # type: ignore[union-attr]
             out = []
             for c in chunks:
                 self._entries.move_to_end(c.id)
@@ -99,8 +143,7 @@ class UnitIndex:
 
 def _embed_text(chunk: StoredChunk, unit: Unit) -> str:
     body = chunk.text[unit.start - chunk.start: unit.end - chunk.start]
-    prefix = [p for p in (document_title(chunk.doc_name), " > ".join(unit.heading_path)) if p]
-    return "\n".join(prefix) + "\n\n" + body if prefix else body
+    return embed_text(document_title(chunk.doc_name), unit.heading_path, body)
 
 
 def bm25_scores(query: Mapping[int, float], docs: Sequence[Mapping[int, float]],

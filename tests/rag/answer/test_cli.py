@@ -169,3 +169,22 @@ def test_module_entry_point_help() -> None:
     assert proc.returncode == 0, proc.stderr
     for option in ("--collection", "--doc", "--llm", "{openai,local,extractive}", "--top-k"):
         assert option in proc.stdout
+
+
+def test_sources_name_the_spans_clause_and_pages_not_the_chunks() -> None:
+    import io
+
+    from rag.answer.cli import print_sources
+    from rag.answer.result import Answer, Citation
+    from rag.documents import StoredChunk
+    from rag.retrieve.hits import Hit
+
+    text = "12. Term. " + "x" * 200 + " 12.3 Either party may terminate on notice."
+    chunk = StoredChunk(1, 1, "MSA.pdf", 0, len(text), text, "12", ("12 Term",), (6, 8))
+    span = Hit(chunk, 0.9, {}, span=(text.index("12.3"), len(text)), span_pages=(8, 8), span_clause="12.3")
+    other = Hit(chunk, 0.4, {}, span=(0, 9), span_pages=(6, 6), span_clause="12")
+    out = io.StringIO()
+    print_sources(Answer("q", "a", "extractive", "-", [Citation(1, span, cited=True)], hits=[span, other]), out)
+    lines = out.getvalue().splitlines()
+    assert "  [1] MSA.pdf  p. 8  clause 12.3  score 0.900  cited" in lines
+    assert "   -  MSA.pdf  p. 6  clause 12  score 0.400  (not sent: context budget)" in lines

@@ -123,3 +123,16 @@ def test_context_budget_drops_hits_and_says_so(fake_openai, contract_hits) -> No
     assert "did not fit the context budget" in stream.result.notes[0]
     assert len(stream.result.hits) == 3
     assert f"<<<BLOCK {len(blocks) + 1} " not in req.message_text("user")
+
+
+def test_a_span_block_names_the_spans_clause_and_pages() -> None:
+    from rag.answer.context import ContextBlock
+    from rag.answer.prompts import render_block
+    from rag.documents import StoredChunk
+    from rag.retrieve.hits import Hit
+
+    text = "12. Term. " + "x" * 200 + " 12.3 Either party may terminate on notice."
+    chunk = StoredChunk(1, 1, "MSA.pdf", 0, len(text), text, "12", ("12 Term",), (6, 8))
+    hit = Hit(chunk, 0.9, {}, span=(text.index("12.3"), len(text)), span_pages=(8, 8), span_clause="12.3")
+    block = render_block(ContextBlock(1, hit, text), "n0")
+    assert "Clause: 12.3" in block and "Pages: 8" in block and "Clause: 12\n" not in block

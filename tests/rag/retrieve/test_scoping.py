@@ -101,3 +101,28 @@ def test_names_that_glue_words_together_match_the_words():
     assert s.select("Consider the Cooperation Agreement between Meet Group, Inc and Harvest Partners; "
                     "The date of the contract") == [1]
     assert s.select("Consider the Cooperation Agreement between Elf Beauty, Inc and Marathon; the date?") == [2]
+
+
+def test_residual_drops_the_words_that_named_the_document():
+    s = scorer()
+    q = "Consider the Cologuard Promotion Agreement between Exact Sciences Corporation and Pfizer; who pays the fees?"
+    assert s.select(q) == [13]
+    assert s.residual(q, [13]) == "Consider the between and ; who pays the fees?"
+    # lower-case words describe what is asked and stay, even where the head holds them
+    assert s.residual("the agreement between Pfizer and others on fees", [13]) == \
+        "the agreement between and others on fees"
+    # words of another document's name are not this document's
+    assert s.residual("ResConnect terms in the Pfizer deal", [13]) == "ResConnect terms in the deal"
+
+
+def test_residual_keeps_the_question_when_nothing_would_be_left():
+    assert scorer().residual("Exact Sciences Pfizer", [13]) == "Exact Sciences Pfizer"
+    assert scorer().residual("what is the notice period?", [13]) == "what is the notice period?"
+
+
+def test_residual_keeps_words_that_many_documents_carry_with_a_document_frequency_cap():
+    s = scorer()
+    q = "In the Exact Sciences Promotion Agreement with Pfizer, what is the term?"
+    assert s.residual(q, [13]) == "In the with , what is the term?"  # no cap: every naming word
+    # "Agreement" is in every head: with a cap of one document in four it stays in the query
+    assert s.residual(q, [13], max_df=0.25) == "In the Agreement with , what is the term?"

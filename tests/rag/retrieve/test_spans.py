@@ -183,3 +183,17 @@ def test_units_are_embedded_once_with_title_and_heading_path_and_the_cache_is_bo
     assert len(enc.calls) == 1  # cached
     index.entries([c], lambda d: text, lambda d: [])
     assert set(index._entries) == {1, 3}  # least recently used chunk 2 evicted
+
+
+@pytest.mark.parametrize("drop", ["sparse", "both"])
+def test_words_naming_the_document_are_dropped_inside_it(retriever, drop):
+    q = "In the Acme Robotics and Beta Logistics agreement, who keeps an archival copy?"
+    res = retriever.search(q, top_k=4, drop_naming_words=drop)
+    assert res.trace.scoped_docs == ["acme-beta-nda.txt"]
+    note = [n for n in res.trace.notes if n.startswith("ranked inside the named document(s)")]
+    assert note and "Acme" not in note[0] and "archival copy" in note[0] and drop in note[0]
+    assert res.hits and all(h.chunk.doc_name == "acme-beta-nda.txt" for h in res.hits)
+    plain = retriever.search(q, top_k=4, drop_naming_words="none")
+    assert not [n for n in plain.trace.notes if n.startswith("ranked inside")]
+    with pytest.raises(ValueError, match="drop_naming_words"):
+        retriever.search(q, top_k=4, drop_naming_words="yes")
