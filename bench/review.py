@@ -20,7 +20,12 @@ decided found that have the clause, the share whose cited text overlaps a gold s
 share with Jaccard >= 0.5 (CUAD's match rule). Grid time: a 41-column review of a ~50-page CUAD
 PDF from an empty review store (unit encoding included, ingest not).
 
-    RAG_EMBED_MODEL=demo RAG_RERANK_MODEL=none python bench/review.py [--contracts N] [--write-calibration]
+With ``--dev-contracts FILE`` (the contracts the scoring rules were chosen on) the figures are
+also given apart for those and for the others, held out: their decisions come from calibrations
+fit on the dev contracts only, so neither a rule nor a calibration saw them.
+
+    RAG_EMBED_MODEL=demo RAG_RERANK_MODEL=none python bench/review.py [--contracts N | --contracts-file F]
+        [--dev-contracts F] [--write-calibration]
 
 Writes bench/results/review-<machine>.json.
 """
@@ -399,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
         named = {line.strip() for line in args.dev_contracts.read_text(encoding="utf-8").splitlines() if line.strip()}
         dev = [c for c in contracts if c in named]
         held = [c for c in contracts if c not in named]
-        result["split"] = {"dev_contracts_file": str(args.dev_contracts.name),
+        result["split"] = {"dev_contracts_file": str(args.dev_contracts.name), "dev_contract_names": dev,
                            "dev": evaluate(pos, neg, dev, scored) if dev else None,
                            "held_out": evaluate(pos, neg, held, scored, fit_on=dev) if held and dev else None}
         for part in ("dev", "held_out"):
