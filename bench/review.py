@@ -20,7 +20,12 @@ decided found that have the clause, the share whose cited text overlaps a gold s
 share with Jaccard >= 0.5 (CUAD's match rule). Grid time: a 41-column review of a ~50-page CUAD
 PDF from an empty review store (unit encoding included, ingest not).
 
-    RAG_EMBED_MODEL=demo RAG_RERANK_MODEL=none python bench/review.py [--contracts N] [--write-calibration]
+With ``--dev-contracts FILE`` (the contracts the scoring rules were chosen on) the figures are
+also given apart for those and for the others, held out: their decisions come from calibrations
+fit on the dev contracts only, so neither a rule nor a calibration saw them.
+
+    RAG_EMBED_MODEL=demo RAG_RERANK_MODEL=none python bench/review.py [--contracts N | --contracts-file F]
+        [--dev-contracts F] [--write-calibration]
 
 Writes bench/results/review-<machine>.json.
 """
@@ -148,7 +153,13 @@ def prepare(engine: Any, name: str, contracts: list[str]) -> None:
         document_units(engine.encoder, store, info.content_hash, view.document(info.id).text)
 
 
-def evaluate(pos: dict, neg: list, contracts: list[str], scored: dict[str, Any], folds: int = 5) -> dict[str, Any]:
+def evaluate(pos: dict, neg: list, contracts: list[str], scored: dict[str, Any], folds: int = 5,
+             fit_on: list[str] | None = None) -> dict[str, Any]:
+    """Presence, decisions and location over ``contracts``.
+
+    Decisions use per-type calibrations cross-fitted over ``folds`` folds of ``contracts``, or,
+    with ``fit_on`` (contracts disjoint from ``contracts``, scored too), one fit on those.
+    """
     from rag.review.calibration import fit_logistic
     from rag.review.columns import cuad_columns
     from rag.review.grid import make_cell
@@ -156,6 +167,9 @@ def evaluate(pos: dict, neg: list, contracts: list[str], scored: dict[str, Any],
 
     columns = cuad_columns()
     chosen = set(contracts)
+    fit_set = set(fit_on or ())
+    if fit_set & chosen:
+        raise ValueError("a calibration fit on evaluated contracts would flatter the decisions")
     fold_of = {c: i % folds for i, c in enumerate(contracts)}
     pairs: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for (c, cat) in pos:
@@ -180,13 +194,21 @@ def evaluate(pos: dict, neg: list, contracts: list[str], scored: dict[str, Any],
         raw = np.array([scored["raw"][c][col.key]["review"] for c, _ in rows])
         found = np.zeros(len(rows), dtype=bool)
         cited: dict[str, list[tuple[int, int]]] = {}
-        for f in range(folds):
-            test = np.array([fold_of[c] == f for c, _ in rows])
-            train = ~test
+        if fit_on is not None:
+            fit_rows = [(c, 1) for (c, k) in pos if k == cat and c in fit_set] + \
+                [(c, 0) for (c, k) in neg if k == cat and c in fit_set]
+            fit_raw = np.array([scored["raw"][c][col.key]["review"] for c, _ in fit_rows])
+            fit_y = np.array([y for _, y in fit_rows])
+        for f in range(1 if fit_on is not None else folds):
+            if fit_on is not None:
+                test = np.ones(len(rows), dtype=bool)
+                tr_raw, tr_y = fit_raw, fit_y
+            else:
+                test = np.array([fold_of[c] == f for c, _ in rows])
+                tr_raw, tr_y = raw[~test], labels[~test]
             if not test.any():
                 continue
-            cal = fit_logistic(raw[train], labels[train]) if labels[train].sum() and (1 - labels[train]).sum() \
-                else None
+            cal = fit_logistic(tr_raw, tr_y) if tr_y.sum() and (1 - tr_y).sum() else None
             for i in np.flatnonzero(test):
                 c = rows[i][0]
                 info, document, clauses, units, to_file = scored["docs"][c]
@@ -323,9 +345,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--write-calibration", action="store_true", help="refit the shipped calibration file")
     p.add_argument("--only-ingested", action="store_true",
                    help="evaluate the contracts already in the collection (a stated subset), ingest nothing")
+    p.add_argument("--contracts-file", type=Path,
+                   help="evaluate exactly the contracts named in this file (one a line), ingesting any missing")
     p.add_argument("--first", type=int, help="only the first N of the chosen contracts (a smoke check)")
     p.add_argument("--prepare-only", action="store_true",
                    help="ingest the contracts and store their unit vectors, then stop (a later run reuses both)")
+    p.add_argument("--dev-contracts", type=Path,
+                   help="file of contract names (one a line) the scoring was tuned on: figures are also reported "
+                        "for them and for the others (held out, decided with a calibration fit on the dev ones)")
     p.add_argument("--results", type=Path)
     args = p.parse_args(argv)
     if not (args.eval_dir / "legal" / "benchmarks" / "cuad_dev.json").is_file():
@@ -357,6 +384,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.only_ingested:
         have = {d.name.removeprefix("cuad/") for d in engine.collection(args.collection).view().documents()}
         contracts = [c for c in sorted({c for c, _ in pos} | {c for c, _ in neg}) if c in have]
+    if args.contracts_file:
+        named = {line.strip() for line in args.contracts_file.read_text(encoding="utf-8").splitlines() if line.strip()}
+        contracts = [c for c in sorted({c for c, _ in pos} | {c for c, _ in neg}) if c in named]
+        if len(contracts) != len(named):
+            raise SystemExit(f"{len(named) - len(contracts)} names in {args.contracts_file} are no CUAD dev contracts")
     if args.first:
         contracts = contracts[: args.first]
     index = ingest_missing(engine, args.collection, contracts, corpus)
@@ -368,6 +400,18 @@ def main(argv: list[str] | None = None) -> int:
     scored = score_contracts(engine, args.collection, contracts, corpus)
     review_s = time.perf_counter() - t0
     result = evaluate(pos, neg, contracts, scored)
+    if args.dev_contracts:
+        named = {line.strip() for line in args.dev_contracts.read_text(encoding="utf-8").splitlines() if line.strip()}
+        dev = [c for c in contracts if c in named]
+        held = [c for c in contracts if c not in named]
+        result["split"] = {"dev_contracts_file": str(args.dev_contracts.name), "dev_contract_names": dev,
+                           "dev": evaluate(pos, neg, dev, scored) if dev else None,
+                           "held_out": evaluate(pos, neg, held, scored, fit_on=dev) if held and dev else None}
+        for part in ("dev", "held_out"):
+            r = result["split"][part]
+            if r:
+                print(f"{part}: {len(dev) if part == 'dev' else len(held)} contracts, pairs {r['pairs']}, "
+                      f"macro {r['macro']['review']}, decisions {r['decisions']}, location {r['location']}")
     if args.write_calibration:
         from rag.review.calibration import CALIBRATION_FILE
 
@@ -397,6 +441,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         payload_extra = {}
     subset = ("the contracts already ingested" if args.only_ingested else
+              f"the contracts named in {args.contracts_file.name}" if args.contracts_file else
               f"an even spread of {args.contracts}" if args.contracts else None)
     payload = {"benchmark": "cuad_dev clause review", "contracts": len(contracts), "subset": subset,
                "contract_names": contracts if subset else None,

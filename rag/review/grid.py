@@ -20,11 +20,12 @@ from rag.review import prototypes as protos
 from rag.review.calibration import calibration_for, calibration_version
 from rag.review.cells import Calibration, Cell, ScoringConfig, Signals, pick_spans, proto_signal, query_signal, units_in
 from rag.review.columns import Column
+from rag.review.dates import document_date
 from rag.review.storage import ReviewStore
 from rag.review.units import Units, split_units
 
 #: bump when scoring changes: stored cells of an older generation are recomputed
-SCORER_VERSION = "2"
+SCORER_VERSION = "3"  # 3: date columns cite the contract's own date
 Progress = Callable[[int, int], None]
 
 _query_lock = threading.Lock()
@@ -138,6 +139,10 @@ def make_cell(doc_id: int, name: str, document: Any, clauses: list[Any], units: 
     calibration = calibration or calibration_for(column)
     p = calibration.probability(raw)
     spans = pick_spans(units, scores, config, floor=calibration.threshold)
+    date = document_date(document.text, column.key)
+    if date is not None:  # the date itself, then the sentence that best answers the column
+        best = spans[0]
+        spans = [date] + ([best] if best[1] <= date[0] or best[0] >= date[1] else [])
     s0, e0 = spans[0]
     holding = [c for c in clauses if c.start <= s0 < c.end]
     clause = max(holding, key=lambda c: (c.start, c.level)) if holding else None

@@ -90,3 +90,13 @@ def test_bad_requests_say_what_is_wrong(review_engine) -> None:  # type: ignore[
         review(retriever, _cols("Insurance", "Insurance"))
     with pytest.raises(KeyError, match="no document"):
         review(retriever, _cols("Insurance"), documents=["missing.pdf"])
+
+
+def test_a_date_column_cites_the_preamble_date(review_engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    retriever = review_engine.retriever("contracts")
+    grid = review(retriever, _cols("Agreement Date"), store=ReviewStore(tmp_path / "r.sqlite"))
+    (doc_id, _), = grid.documents
+    cell = grid.cell(doc_id, COLUMNS["Agreement Date"].key)
+    text = CONTRACT.read_text(encoding="utf-8")
+    s, e = cell.spans[0]
+    assert text[s:e] == "March 3, 2021" and cell.text.startswith("March 3, 2021")
