@@ -15,7 +15,9 @@ image scores live on different scales, so the merged list takes ``1 / (rrf_k + r
 list (image ranks weighted by ``weight``), and only admitted image items take part: a question about
 payment terms must not get a seal in its top hits. An item is admitted when its caption / OCR text
 scores at least ``caption_min`` (measured with a real text encoder in bench/visual_fusion.py,
-bench/results/visual-fusion-*.json), or its visual score reaches ``visual_min``. No Visualized BGE
+bench/results/visual-fusion-*.json), or its visual score reaches ``visual_min``, or (with
+``same_page_top``) it lies on the page of one of the best text hits (a signature under "IN WITNESS
+WHEREOF"). No Visualized BGE
 weights could be had to calibrate the latter, so by default (``None``) the visual score alone
 admits nothing to a text question's hits; it still orders the admitted items, and it is the whole
 score of an image query.
@@ -52,6 +54,8 @@ class ImageSearchOptions:
     caption_min: float = 0.35
     #: visual cosine that admits an item on its own; None: never (not calibrated without real weights)
     visual_min: float | None = None
+    #: admit the items on the pages of the best this-many text hits (0: off)
+    same_page_top: int = 0
     weight: float = 1.0  # weight of image ranks against text ranks in the fusion
     rrf_k: int = 60
 
@@ -177,18 +181,33 @@ def model_key(visual: Any) -> str:
 
 def admitted(parts: dict[str, float], opt: ImageSearchOptions) -> bool:
     """Whether an item's scores let it join a text question's hits (see the module docstring)."""
-    if parts.get("caption", -np.inf) >= opt.caption_min:
+    if parts.get("caption", -np.inf) >= opt.caption_min or parts.get("same_page", 0.0) > 0:
         return True
     return opt.visual_min is not None and parts["visual"] >= opt.visual_min
 
 
+def mark_same_page(ranked: list[tuple[int, float, dict[str, float]]], rows: list[Any], text_hits: list[Hit],
+                   top: int) -> None:
+    """Set ``same_page`` = 1 in the parts of items on a page of the best ``top`` text hits."""
+    pages = set()
+    for h in text_hits[:top]:
+        if h.pages is not None:
+            pages.update((h.chunk.doc_id, p) for p in range(h.pages[0], h.pages[1] + 1))
+    for i, _, parts in ranked:
+        if (rows[i].doc_id, rows[i].page) in pages:
+            parts["same_page"] = 1.0
+
+
 def question_hits(index: ImageIndex, view: Any, visual: Any, question: str, q_text_vector: np.ndarray | None,
-                  scope: list[int] | None, opt: ImageSearchOptions, text_of: Any, notes: list[str]) -> list[Hit]:
+                  scope: list[int] | None, opt: ImageSearchOptions, text_of: Any, notes: list[str],
+                  text_hits: list[Hit] = ()) -> list[Hit]:
     """The admitted image items for a text question, best first, at most ``opt.top_k``."""
     items = index.items(view)
     if not items.rows:
         return []  # no visual encoding at all for a collection without image items
     ranked = score_question(items, visual, model_key(visual), q_text_vector, question, opt, scope, notes)
+    if opt.same_page_top:
+        mark_same_page(ranked, items.rows, list(text_hits), opt.same_page_top)
     kept = [(i, s, p) for i, s, p in ranked if admitted(p, opt)][: opt.top_k]
     if ranked:
         best = max((p.get("caption", -1.0) for _, _, p in ranked), default=-1.0)

@@ -283,7 +283,7 @@ class Retriever:
         ranked = ranked[:k]
         if self.visual is not None and opt.image_search.enabled:  # issue 17 hook: rag/retrieve/images.py
             found = question_hits(self._images, view, self.visual, question, q_dense, scope, opt.image_search,
-                                  state.text, trace.notes)
+                                  state.text, trace.notes, ranked)
             ranked = fuse_with_text(ranked, found, k, opt.image_search)
             lap("images")
         if opt.attach_context:
