@@ -10,6 +10,7 @@ import streamlit as st
 
 from app_pages import components as ui
 from app_pages import state
+from rag.models import ModelLoadError
 from rag.store import CollectionError
 
 
@@ -166,7 +167,7 @@ if name is None:
     st.stop()
 try:
     documents = [d.name for d in state.collection(rt, name).view().documents()]
-except CollectionError as exc:  # e.g. built with another embedding model: say which
+except (CollectionError, ModelLoadError) as exc:  # another embedding model; a visual model that cannot load
     st.error(ui.md_escape(f"Collection {name} cannot be searched: {exc}"))
     st.stop()
 

@@ -87,3 +87,23 @@ def test_an_image_hit_is_its_caption_with_exact_offsets() -> None:
     bare = make_hit(_row(4, kind="page"), 0.1, {}, TEXT)
     assert bare.text == "" and bare.chunk.heading_path == ("Page image on page 2 (no text beside it)",)
     assert SimpleNamespace(h=bare).h.image.kind == "page"
+
+
+def test_same_page_marks_items_on_the_page_of_a_best_one_page_text_hit() -> None:
+    from rag.retrieve.images import mark_same_page
+
+    rows = [_row(0), _row(1, doc_id=2), replace_page(_row(2), 3)]
+    one_page = Hit(StoredChunk(1, 1, "a.pdf", 0, 5, TEXT[:5], None, (), (2, 2)), 1.0)
+    spread = Hit(StoredChunk(2, 1, "a.pdf", 0, 5, TEXT[:5], None, (), (1, 3)), 0.9)
+    ranked = [(i, 0.0, {"visual": 0.0}) for i in range(3)]
+    mark_same_page(ranked, rows, [spread, one_page], top=1)
+    assert not any("same_page" in p for _, _, p in ranked)  # a hit over pages 1-3 names no page
+    mark_same_page(ranked, rows, [one_page, spread], top=1)
+    assert [("same_page" in p) for _, _, p in ranked] == [True, False, False]
+    assert admitted(ranked[0][2], ImageSearchOptions()) and not admitted(ranked[2][2], ImageSearchOptions())
+
+
+def replace_page(row: ImageRow, page: int) -> ImageRow:
+    from dataclasses import replace
+
+    return replace(row, page=page)
