@@ -52,7 +52,7 @@ class ImageSearchOptions:
     caption_weight: float = 0.5
     #: caption / OCR text cosine (the text encoder's) that admits an item to a question's hits; 0.4 and
     #: same_page_top 1 measured best (bench/visual_fusion.py, MiniLM, 35 contracts + synthetic pages):
-    #: 11 of 13 known pictures in the top 8, 6 of 157 relevant text hits of 200 CUAD questions lost
+    #: 10 of 13 known pictures in the top 8, 6 of 157 relevant text hits of 200 CUAD questions lost
     caption_min: float = 0.4
     #: visual cosine that admits an item on its own; None: never (not calibrated without real weights)
     visual_min: float | None = None
