@@ -386,7 +386,8 @@ def show_report(report: Any) -> None:
         if f.status == "duplicate":
             line = f"{f.name}: already in the collection (same content), skipped"
         else:
-            line = f"{f.name}: {f.status}, {f.pages} page(s), {f.chunks} chunk(s), {f.seconds:.1f} s"
+            pictures = f", {f.images} picture(s)" if f.images else ""
+            line = f"{f.name}: {f.status}, {f.pages} page(s), {f.chunks} chunk(s){pictures}, {f.seconds:.1f} s"
         st.caption(f"{_STATUS_ICON.get(f.status, '')} {md_escape(line)}")
         for w in f.warnings:
             st.warning(md_escape(f"{f.name}: {w}"))

@@ -84,6 +84,7 @@ class FileResult:
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     doc_id: int | None = None
+    images: int = 0  # image items stored with it (issue 17; 0 without a visual model)
 
 
 @dataclass
@@ -367,6 +368,7 @@ def _prepare_one(src: Source, collection: Any, encoder: Any, info: Any, limits: 
             from ingest.images import embed_items
 
             prepared.images = embed_items(items, visual, encoder)
+            result.images = len(items)
         if not prepared.chunks:
             raise ExtractionError(src.name, "no text found to index")
         result.status = "prepared"

@@ -44,6 +44,7 @@ def engine(settings: Any) -> Any:
     data, _ = build_pdf()
     report = eng.ingest([Source.upload("signed.pdf", data)], "c")
     assert report.count("added") == 1, report.files
+    assert report.files[0].images == len(eng.collection("c").view().image_items().rows) >= 6
     return eng
 
 
