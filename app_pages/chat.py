@@ -166,7 +166,8 @@ if name is None:
     st.page_link("app_pages/documents.py", label="Upload contracts", icon=":material/upload_file:")
     st.stop()
 try:
-    documents = [d.name for d in state.collection(rt, name).view().documents()]
+    with st.spinner("Opening the collection (loading its models the first time)…"):
+        documents = [d.name for d in state.collection(rt, name).view().documents()]
 except (CollectionError, ModelLoadError) as exc:  # another embedding model; a visual model that cannot load
     st.error(ui.md_escape(f"Collection {name} cannot be searched: {exc}"))
     st.stop()

@@ -274,12 +274,15 @@ def image_thumbnails(collection: Any, refs: Sequence[SourceRef], on_open: Any, k
 # -- retrieval trace -----------------------------------------------------------------------
 
 STAGES = ("dense", "sparse", "fused", "colbert", "span_dense", "span_sparse", "span", "rerank", "lookup")
+#: scores of image hits (rag.retrieve.images), shown only when a trace has image hits
+IMAGE_STAGES = ("visual", "caption", "same_page", "image", "image_query")
 
 
 def hit_rows(refs: Sequence[SourceRef]) -> list[dict[str, Any]]:
     """One table row per hit: the span and the clause chunk around it, and every stage's score
     (blank where a stage did not run)."""
     rows = []
+    stages = STAGES + (IMAGE_STAGES if any(r.is_image for r in refs) else ())
     for rank, ref in enumerate(refs, 1):
         chunk = (ref.context_start, ref.context_end) if ref.context_start is not None else (ref.start, ref.end)
         row: dict[str, Any] = {"rank": rank, "source": f"[{ref.n}]" if ref.n else "",
@@ -288,7 +291,7 @@ def hit_rows(refs: Sequence[SourceRef]) -> list[dict[str, Any]]:
                                "span": short(" ".join(ref.text.split()), 120),
                                "chars": f"{ref.start}-{ref.end}",
                                "clause chunk": f"{chunk[0]}-{chunk[1]}" + (" (whole)" if not ref.is_span else "")}
-        for stage in STAGES:
+        for stage in stages:
             value = ref.scores.get(stage)
             row[stage] = None if value is None else round(value, 4)
         rows.append(row)

@@ -137,3 +137,6 @@ def test_an_image_hit_becomes_a_ref_outlined_by_its_own_box() -> None:
     assert ui.chip_label(ref) == "[2] picture a.pdf p.2"
     assert ui.highlight_boxes(None, ref, 2, 2) == [Box(2, 72.0, 160.0, 292.0, 230.0)]
     assert not ui.SourceRef("c", 1, "a.pdf", 0, 5, (1, 1), None, "x").is_image
+    plain = ui.SourceRef("c", 1, "a.pdf", 0, 5, (1, 1), None, "x")
+    assert "image" not in ui.hit_rows([plain])[0]
+    assert ui.hit_rows([plain, ref])[1]["image"] == 0.6 and ui.hit_rows([plain, ref])[1]["via"] == "image"
