@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass, field
 
@@ -9,6 +10,7 @@ import streamlit as st
 
 from app_pages import components as ui
 from app_pages import state
+from rag.models import ModelLoadError
 from rag.store import CollectionError
 
 
@@ -52,7 +54,13 @@ def show_answer_footer(rt: state.Runtime, turn: Turn) -> None:
     label = "Sources"
     if not cited and turn.sources:
         cited, label = turn.sources, "Retrieved passages (the answer cites none of them)"
-    picked = ui.source_chips(cited, key=f"chips-{turn.id}", label=label)
+    cited += [s for s in turn.sources if s.is_image and s not in cited]  # pictures found are always shown
+    chips = f"chips-{turn.id}"
+    if any(s.is_image for s in cited):
+        with contextlib.suppress(CollectionError):  # a gone collection is reported below, on opening
+            ui.image_thumbnails(state.collection(rt, turn.collection), cited, key=f"thumbs-{turn.id}",
+                                on_open=lambda i: st.session_state.__setitem__(chips, i))
+    picked = ui.source_chips(cited, key=chips, label=label)
     if picked is not None:
         try:
             col = state.collection(rt, turn.collection)
@@ -115,6 +123,40 @@ def ask(rt: state.Runtime, collection: str, question: str, documents: list[str])
         show_answer_footer(rt, turn)
 
 
+def find_like(rt: state.Runtime, collection: str, picture: bytes, words: str, documents: list[str]) -> None:
+    """Image query ("find pages like this seal"): image items ranked by Visualized BGE."""
+    try:
+        retrieval = state.retriever(rt, collection).search_image(picture, words, documents=documents or None)
+    except (ValueError, KeyError) as exc:  # not an image, or a selected document was deleted
+        st.session_state["image-results"] = (collection, [], [f"{exc.args[0] if exc.args else exc}"])
+        return
+    refs = [ui.SourceRef.from_hit(collection, h) for h in retrieval.hits]
+    st.session_state["image-results"] = (collection, refs, list(retrieval.trace.notes))
+    st.session_state.pop("image-open", None)
+
+
+def image_search(rt: state.Runtime, collection: str, documents: list[str]) -> None:
+    """The "find pages like this" panel: a picture (and words), its matches as thumbnails, one opened."""
+    with st.expander("Find pages like a picture", icon=":material/image_search:"):
+        picture = st.file_uploader("A picture: a seal, a signature, a chart or a page (drop or browse)",
+                                   type=["png", "jpg", "jpeg", "webp", "bmp", "gif"], key="image-query")
+        words = st.text_input("With words (optional)", key="image-query-text")
+        if st.button("Find pages like this", icon=":material/search:", disabled=picture is None):
+            find_like(rt, collection, picture.getvalue(), words.strip(), documents)
+        found_in, refs, notes = st.session_state.get("image-results", (collection, [], []))
+        if found_in != collection:
+            return
+        for note in notes:
+            st.caption(ui.md_escape(note))
+        if refs:
+            col = state.collection(rt, collection)
+            ui.image_thumbnails(col, refs, key="image-results",
+                                on_open=lambda i: st.session_state.__setitem__("image-open", i))
+            opened = st.session_state.get("image-open")
+            if opened is not None and opened < len(refs):
+                ui.show_source(col, refs[opened], key="image-viewer")
+
+
 rt = state.require_runtime()
 name = state.collection_sidebar(rt)
 st.title("Chat")
@@ -124,8 +166,9 @@ if name is None:
     st.page_link("app_pages/documents.py", label="Upload contracts", icon=":material/upload_file:")
     st.stop()
 try:
-    documents = [d.name for d in state.collection(rt, name).view().documents()]
-except CollectionError as exc:  # e.g. built with another embedding model: say which
+    with st.spinner("Opening the collection (loading its models the first time)…"):
+        documents = [d.name for d in state.collection(rt, name).view().documents()]
+except (CollectionError, ModelLoadError) as exc:  # another embedding model; a visual model that cannot load
     st.error(ui.md_escape(f"Collection {name} cannot be searched: {exc}"))
     st.stop()
 
@@ -143,6 +186,9 @@ if not documents:
 elif not turns():
     st.caption(ui.md_escape(f"Ask about the {len(documents)} document(s) in {name}. Answers cite their "
                             "sources as [n]; click a source to see it highlighted on its page."))
+
+if documents and rt.settings.visual_model:  # issue 17: image queries need Visualized BGE
+    image_search(rt, name, chosen)
 
 for past_turn in turns():
     show_turn(rt, past_turn)

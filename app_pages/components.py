@@ -130,14 +130,26 @@ class SourceRef:
     via: str = "search"
     context_start: int | None = None  # the enclosing clause chunk (None: same as the span)
     context_end: int | None = None
+    #: an image hit (issue 17): its item number, kind and box (page, x0, top, x1, bottom)
+    image_idx: int | None = None
+    image_kind: str = ""
+    image_box: tuple[int, float, float, float, float] | None = None
 
     @classmethod
     def from_hit(cls, collection: str, hit: Any, n: int | None = None, cited: bool = True) -> SourceRef:
         ch = hit.chunk
+        image = getattr(hit, "image", None)
+        box = None if image is None else (image.box.page, image.box.x0, image.box.top, image.box.x1, image.box.bottom)
         return cls(collection=collection, doc_id=ch.doc_id, doc_name=ch.doc_name, start=hit.start,
                    end=hit.end, pages=hit.pages, clause=hit.clause, text=hit.text, n=n,
                    heading=" > ".join(ch.heading_path), cited=cited, scores=dict(hit.scores),
-                   via=hit.via, context_start=ch.start, context_end=ch.end)
+                   via=hit.via, context_start=ch.start, context_end=ch.end,
+                   image_idx=None if image is None else image.idx,
+                   image_kind="" if image is None else image.kind, image_box=box)
+
+    @property
+    def is_image(self) -> bool:
+        return self.image_box is not None
 
     @property
     def is_span(self) -> bool:
@@ -160,7 +172,9 @@ def chip_label(ref: SourceRef, sentence: int = 60) -> str:
     """``[n] document p.X §clause “the sentence…”`` (plain text; escape it before Markdown)."""
     parts = [f"[{ref.n}]" if ref.n is not None else "", short(ref.doc_name, 48), pages_label(ref.pages),
              f"§{ref.clause}" if ref.clause else ""]
-    if sentence and ref.is_span:
+    if ref.is_image:
+        parts.insert(1, "page image" if ref.image_kind == "page" else "picture")
+    if sentence and ref.is_span and not ref.is_image:
         parts.append(f"“{short(' '.join(ref.text.split()), sentence)}”")
     return " ".join(p for p in parts if p)
 
@@ -189,6 +203,8 @@ def show_source(collection: Any, ref: SourceRef, key: str) -> None:
     data = view.source(ref.doc_id) if document.media_type == "application/pdf" else None
     if data and document.page_count:
         _pdf_page(data, document, ref, key)
+    elif ref.is_image and (thumb := view.image_thumbnail(ref.doc_id, ref.image_idx)):
+        st.image(thumb, caption=f"Picture on page {ref.image_box[0]}")
     else:
         _text_span(document.text, ref.start, ref.end)
 
@@ -196,13 +212,18 @@ def show_source(collection: Any, ref: SourceRef, key: str) -> None:
 def highlight_boxes(document: Any, ref: SourceRef, first: int, last: int) -> list[Any]:
     """The boxes outlining the ref's span (its lines only, not its whole clause) on pages
     ``first``..``last``."""
+    if ref.is_image:  # the picture's own box (issue 17)
+        from rag.documents import Box
+
+        return [Box(*ref.image_box)]
     return [b for b in document.boxes_of(ref.start, ref.end) if first <= b.page <= last]
 
 
 def _pdf_page(data: bytes, document: Any, ref: SourceRef, key: str) -> None:
     from streamlit_pdf_viewer import pdf_viewer
 
-    pages = document.pages_of(ref.start, ref.end) or ref.pages or (1, 1)
+    pages = ((ref.image_box[0],) * 2 if ref.is_image else None) or document.pages_of(ref.start, ref.end) \
+        or ref.pages or (1, 1)
     first, last = pages[0], min(pages[1], pages[0] + 2)  # a span rarely runs over 3 pages
     boxes = highlight_boxes(document, ref, first, last)
     pad = 1.5
@@ -231,15 +252,37 @@ def _text_span(text: str, start: int, end: int, context: int = 200) -> None:
         st.markdown(body)
 
 
+# -- image hits (issue 17) ---------------------------------------------------------------------
+
+def image_thumbnails(collection: Any, refs: Sequence[SourceRef], on_open: Any, key: str) -> None:
+    """A row of thumbnails of image hits, each with a button that opens its page (``on_open(i)``,
+    ``i`` the ref's index in ``refs``); refs that are not image hits are skipped."""
+    shown = [(i, r) for i, r in enumerate(refs) if r.is_image]
+    if not shown:
+        return
+    view = collection.view()
+    columns = st.columns(min(len(shown), 4))
+    for slot, (i, ref) in enumerate(shown[:8]):
+        with columns[slot % len(columns)]:
+            thumb = view.image_thumbnail(ref.doc_id, ref.image_idx)
+            if thumb:
+                st.image(thumb, width=160)
+            st.caption(md_escape(chip_label(ref, sentence=0)))
+            st.button("Open page", key=f"{key}-{i}", icon=":material/open_in_new:", on_click=on_open, args=(i,))
+
+
 # -- retrieval trace -----------------------------------------------------------------------
 
 STAGES = ("dense", "sparse", "fused", "colbert", "span_dense", "span_sparse", "span", "rerank", "lookup")
+#: scores of image hits (rag.retrieve.images), shown only when a trace has image hits
+IMAGE_STAGES = ("visual", "caption", "same_page", "image", "image_query")
 
 
 def hit_rows(refs: Sequence[SourceRef]) -> list[dict[str, Any]]:
     """One table row per hit: the span and the clause chunk around it, and every stage's score
     (blank where a stage did not run)."""
     rows = []
+    stages = STAGES + (IMAGE_STAGES if any(r.is_image for r in refs) else ())
     for rank, ref in enumerate(refs, 1):
         chunk = (ref.context_start, ref.context_end) if ref.context_start is not None else (ref.start, ref.end)
         row: dict[str, Any] = {"rank": rank, "source": f"[{ref.n}]" if ref.n else "",
@@ -248,7 +291,7 @@ def hit_rows(refs: Sequence[SourceRef]) -> list[dict[str, Any]]:
                                "span": short(" ".join(ref.text.split()), 120),
                                "chars": f"{ref.start}-{ref.end}",
                                "clause chunk": f"{chunk[0]}-{chunk[1]}" + (" (whole)" if not ref.is_span else "")}
-        for stage in STAGES:
+        for stage in stages:
             value = ref.scores.get(stage)
             row[stage] = None if value is None else round(value, 4)
         rows.append(row)
@@ -346,7 +389,8 @@ def show_report(report: Any) -> None:
         if f.status == "duplicate":
             line = f"{f.name}: already in the collection (same content), skipped"
         else:
-            line = f"{f.name}: {f.status}, {f.pages} page(s), {f.chunks} chunk(s), {f.seconds:.1f} s"
+            pictures = f", {f.images} picture(s)" if f.images else ""
+            line = f"{f.name}: {f.status}, {f.pages} page(s), {f.chunks} chunk(s){pictures}, {f.seconds:.1f} s"
         st.caption(f"{_STATUS_ICON.get(f.status, '')} {md_escape(line)}")
         for w in f.warnings:
             st.warning(md_escape(f"{f.name}: {w}"))

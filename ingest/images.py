@@ -288,3 +288,53 @@ def _page_items(page: Any, number: int, raw: Any, lines: list[TextLine], documen
             image=crop, thumbnail=_thumbnail(crop), text=text, spans=spans,
             coverage=round((box[2] - box[0]) * (box[3] - box[1]) / area, 4), digest=_digest(crop)))
     return out
+
+
+# -- ingestion with a visual model (issue 17) ------------------------------------------------
+
+#: the pictures a reader process sends back keep at most this shorter side: twice the 224 px the
+#: Visualized BGE tower reads, so a page render (6 MB) crosses the pipe as about 0.6 MB
+TRANSFER_SHORT_SIDE = 448
+
+
+def items_for_ingest(data: bytes, document: Document, name: str) -> list[ImageItem]:
+    """The image items of a PDF as a reader process sends them (pictures downscaled); none for
+    text files. Runs in the disposable reader process, under its time and memory limits."""
+    if document.media_type != "application/pdf":
+        return []
+    items = extract_images(data, document, name=name)
+    for it in items:
+        w, h = it.image.size
+        if min(w, h) > TRANSFER_SHORT_SIDE:
+            scale = TRANSFER_SHORT_SIDE / min(w, h)
+            it.image = it.image.resize((max(1, round(w * scale)), max(1, round(h * scale))))
+    return items
+
+
+@dataclass
+class EmbeddedImages:
+    """A document's image items with their vectors, as a writer's ``add_images`` takes them."""
+
+    items: list[ImageItem]
+    vectors: Any  # [n, visual dim] float32
+    text_vectors: Any  # [n, text encoder dim] float32
+    model: str  # visual_model_key
+
+    def rows(self) -> tuple[list[ImageItem], Any, Any, str]:
+        return self.items, self.vectors, self.text_vectors, self.model
+
+
+def embed_items(items: list[ImageItem], visual: Any, encoder: Any) -> EmbeddedImages:
+    """Items with Visualized BGE's image+caption embedding, and the text encoder's dense vector of
+    the caption / OCR text (zeros for an item without text)."""
+    import numpy as np
+
+    vectors = visual.encode_composed([it.image for it in items], [it.text for it in items])
+    text_vectors = np.zeros((len(items), encoder.dim), np.float32)
+    with_text = [i for i, it in enumerate(items) if it.text.strip()]
+    if with_text:
+        out = encoder.encode([items[i].text for i in with_text], dense=True, sparse=False, colbert=False)
+        text_vectors[with_text] = np.asarray(out.dense, dtype=np.float32)
+    from rag.retrieve.images import model_key
+
+    return EmbeddedImages(items, vectors, text_vectors, model_key(visual))

@@ -84,6 +84,7 @@ class FileResult:
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     doc_id: int | None = None
+    images: int = 0  # image items stored with it (issue 17; 0 without a visual model)
 
 
 @dataclass
@@ -173,7 +174,7 @@ def _limit_resources(limits: Limits) -> None:
             pass
 
 
-def _extract_child(conn: Any, data: bytes, name: str, limits: Limits) -> None:
+def _extract_child(conn: Any, data: bytes, name: str, limits: Limits, images: bool = False) -> None:
     from ingest.extract import extract_bytes
 
     _limit_resources(limits)
@@ -190,7 +191,12 @@ def _extract_child(conn: Any, data: bytes, name: str, limits: Limits) -> None:
             doc.warnings.append(
                 f"the PDF is damaged or unusual: the reader repaired or skipped parts of it, so text may "
                 f"be missing ({reader_log.count} reader message(s); first: {reader_log.messages[0]})")
-        conn.send(("ok", doc, reader_log.messages))
+        items = []
+        if images:  # issue 17: pictures and image pages, for the visual model (pdfium, same limits)
+            from ingest.images import items_for_ingest
+
+            items = items_for_ingest(data, doc, name)
+        conn.send(("ok", (doc, items), reader_log.messages))
     except ExtractionError as exc:
         reason = exc.reason
         if reader_log.count and "damaged" not in reason:  # e.g. "no text" because a page would not parse
@@ -207,6 +213,14 @@ def _extract_child(conn: Any, data: bytes, name: str, limits: Limits) -> None:
 def extract_isolated(source: Source, limits: Limits) -> Document:
     """Extract one file in a fresh process with a time, memory and text limit.
 
+    Raises :class:`ExtractionError` as :func:`read_isolated` does."""
+    return read_isolated(source, limits)[0]
+
+
+def read_isolated(source: Source, limits: Limits, images: bool = False) -> tuple[Document, list[Any]]:
+    """The document of one file and, with ``images``, its image items (ingest.images), read in a
+    fresh process with a time, memory and text limit.
+
     Raises :class:`ExtractionError` (``"name: reason"``, one line) for every way a file can
     fail: unreadable, over a limit, or a reader process that died or hung.
     """
@@ -216,7 +230,7 @@ def extract_isolated(source: Source, limits: Limits) -> Document:
                                            f"{limits.max_bytes / 2**20:.0f} MB limit")
     ctx = _context()
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_extract_child, args=(child, data, source.name, limits), daemon=True)
+    proc = ctx.Process(target=_extract_child, args=(child, data, source.name, limits, images), daemon=True)
     try:
         proc.start()
     except OSError as exc:
@@ -258,6 +272,7 @@ class Prepared:
     colbert: list[np.ndarray] | None
     content_hash: str
     source: bytes
+    images: Any = None  # issue 17: ingest.images.EmbeddedImages (None without a visual model)
 
 
 def chunking_for(encoder: Any, config_type: Any) -> Any:
@@ -300,8 +315,11 @@ def prepare(document: Document, data: bytes, encoder: Any, *, sparse_kind: str,
 def ingest(sources: Iterable[Source], collection: Any, encoder: Any, *, limits: Limits = Limits(),
            chunking: Any = None, wait_for_lock: bool = True, commit_every: int = 1,
            on_file: Callable[[int, int, str], None] | None = None,
-           on_batch: Callable[[int, int], None] | None = None) -> IngestReport:
+           on_batch: Callable[[int, int], None] | None = None, visual: Any = None) -> IngestReport:
     """Ingest files into a collection; never raises for a bad file.
+
+    With a ``visual`` model (Visualized BGE) a PDF's pictures and image pages become image items
+    stored with the document (ingest.images); without one nothing of that runs.
 
     Files are committed ``commit_every`` at a time (one atomic commit each time; 1 for the app
     and the CLI, so a crash costs at most the file in hand; more for bulk loads such as the
@@ -317,7 +335,7 @@ def ingest(sources: Iterable[Source], collection: Any, encoder: Any, *, limits: 
         if on_file:
             on_file(i, len(sources), src.name)
         result, prepared = _prepare_one(src, collection, encoder, info, limits, chunking, on_batch,
-                                        pending_hashes={p.content_hash for _, p in pending})
+                                        pending_hashes={p.content_hash for _, p in pending}, visual=visual)
         report.files.append(result)
         if prepared is not None:
             pending.append((result, prepared))
@@ -331,7 +349,7 @@ def ingest(sources: Iterable[Source], collection: Any, encoder: Any, *, limits: 
 
 def _prepare_one(src: Source, collection: Any, encoder: Any, info: Any, limits: Limits,
                  chunking: Any, on_batch: Callable[[int, int], None] | None,
-                 pending_hashes: set[str]) -> tuple[FileResult, Prepared | None]:
+                 pending_hashes: set[str], visual: Any = None) -> tuple[FileResult, Prepared | None]:
     """Everything but the commit for one file; a failure is recorded, never raised."""
     t0 = time.perf_counter()
     result = FileResult(name=src.name, status="failed")
@@ -342,11 +360,16 @@ def _prepare_one(src: Source, collection: Any, encoder: Any, info: Any, limits: 
         if digest in pending_hashes or collection.view().find_document(content_hash=digest) is not None:
             result.status = "duplicate"
             return result, None
-        document = extract_isolated(Source(src.name, data=data), limits)
+        document, items = read_isolated(Source(src.name, data=data), limits, images=visual is not None)
         document.name = src.name
         prepared = prepare(document, data, encoder, sparse_kind=info.sparse,
                            store_colbert=info.colbert_dim is not None, chunking=chunking,
                            on_batch=on_batch)
+        if items:  # issue 17 hook: embed the image items (ingest.images)
+            from ingest.images import embed_items
+
+            prepared.images = embed_items(items, visual, encoder)
+            result.images = len(items)
         if not prepared.chunks:
             raise ExtractionError(src.name, "no text found to index")
         result.status = "prepared"
@@ -393,6 +416,8 @@ def _commit(pending: list[tuple[FileResult, Prepared]], collection: Any, wait_fo
                 result.doc_id = w.add_document(
                     p.document, p.chunks, p.dense, p.sparse, p.colbert, clauses=p.clauses,
                     terms=p.terms, content_hash=p.content_hash, source=p.source)
+                if p.images is not None:  # issue 17 hook: image items commit with their document
+                    w.add_images(result.doc_id, *p.images.rows())
     except Exception as exc:
         log.error("committing %d file(s) failed: %s", len(pending), _one_line(exc))
         log.debug("committing %d file(s) failed", len(pending), exc_info=True)

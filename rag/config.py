@@ -23,6 +23,9 @@ class Settings:
     embed_model: str = DEFAULT_EMBED_MODEL
     #: ``None`` when reranking is disabled (``RAG_RERANK_MODEL=none``).
     rerank_model: str | None = DEFAULT_RERANK_MODEL
+    #: Visualized BGE for image items (``RAG_VISUAL_MODEL``: a ``.pth`` file, a folder holding one, or
+    #: ``BAAI/bge-visualized-m3``); ``None`` (the default) = off: no image extraction, no cost
+    visual_model: str | None = None
     data_dir: Path = Path("data/collections")
     #: where collections live: ``faiss`` (folders under ``data_dir``) or a Milvus address,
     #: ``milvus-lite:///path/file.db`` or ``milvus://host:19530`` (see rag.store.milvus_uri)
@@ -100,6 +103,7 @@ def resolve_model(name: str) -> str:
 _ENV = {
     "embed_model": "RAG_EMBED_MODEL",
     "rerank_model": "RAG_RERANK_MODEL",
+    "visual_model": "RAG_VISUAL_MODEL",
     "data_dir": "RAG_DATA_DIR",
     "backend": "RAG_BACKEND",
     "llm_base_url": "RAG_LLM_BASE_URL",
@@ -165,7 +169,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     types = {f.name: f.type for f in fields(Settings)}
     for name, text in raw.items():
         kind = types[name]
-        if name == "rerank_model":
+        if name in ("rerank_model", "visual_model"):
             values[name] = None if text.lower() in {"none", "off", "false", ""} else text
         elif name == "admins":
             values[name] = tuple(a.strip().lower() for a in text.split(",") if a.strip())

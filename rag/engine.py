@@ -38,6 +38,7 @@ class Engine:
         self._encoder: Any = None
         self._reranker: Any = None
         self._reranker_loaded = False
+        self._visual: Any = None  # Visualized BGE (issue 17): loaded on first use when configured
         self._retrievers: dict[str, Any] = {}
 
     @property
@@ -80,6 +81,23 @@ class Engine:
                     self._reranker = load_reranker(self.settings.rerank_model, device=self.settings.device)
                 self._reranker_loaded = True
             return self._reranker
+
+    @property
+    def visual(self) -> Any | None:
+        """Visualized BGE when ``RAG_VISUAL_MODEL`` is set, else ``None`` (image items off).
+
+        A configured model that cannot load raises ``ModelLoadError`` every time it is asked for:
+        image search is never silently skipped when someone asked for it."""
+        if self._base is not None:
+            return self._base.visual
+        if self.settings.visual_model is None:
+            return None
+        with self._lock:
+            if self._visual is None:
+                from rag.models import load_visual_encoder
+
+                self._visual = load_visual_encoder(self.settings.visual_model, device=self.settings.device)
+            return self._visual
 
     # -- collections ----------------------------------------------------------------------------
     @property
@@ -176,7 +194,8 @@ class Engine:
                 col = self._open(name, create=False, colbert=False)
                 reranker = self.reranker
                 self._retrievers[key] = Retriever(col, self.encoder, reranker,
-                                                  options or RetrievalOptions(rerank=reranker is not None))
+                                                  options or RetrievalOptions(rerank=reranker is not None),
+                                                  visual=self.visual)
             return self._retrievers[key]
 
     def forget(self, name: str) -> None:
@@ -240,7 +259,7 @@ class Engine:
             self._check(collection, "edit")
         col = self.collection(collection, create=create, colbert=colbert)
         report = ingest(srcs, col, self.encoder, limits=Limits.from_settings(self.settings),
-                        on_file=on_file, on_batch=on_batch)
+                        on_file=on_file, on_batch=on_batch, visual=self.visual)
         added = [f.name for f in report.files if f.status not in ("failed", "duplicate")]
         if added:
             self.access.record("add", collection, ", ".join(added))

@@ -81,6 +81,9 @@ class ContextBlock:
     def label(self) -> str:
         """Short human label: ``MSA.pdf, clause 12.3(b), p. 4``."""
         parts = [self.doc_name]
+        image = getattr(self.hit, "image", None)  # issue 17: an image hit (rag.retrieve.images) names its picture
+        if image is not None:
+            parts.append("page image" if image.kind == "page" else "picture")
         if self.hit.clause:
             parts.append(f"clause {self.hit.clause}")
         if self.pages_label:

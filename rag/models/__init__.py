@@ -5,6 +5,8 @@
     out = enc.encode(texts, dense=True, sparse=True, colbert=False)
     rr = load_reranker("BAAI/bge-reranker-v2-m3")
     rr.score([(query, passage)], normalize=False)
+    vis = load_visual_encoder("BAAI/bge-visualized-m3")  # or a .pth file / a folder holding one
+    vis.encode_text(texts); vis.encode_images(images); vis.encode_composed(images, texts)
 
 Importing this package does not import torch or transformers (CLIs start fast); loading does.
 Scores over the outputs are plain numpy in :mod:`rag.models.scoring`.
@@ -13,7 +15,7 @@ Scores over the outputs are plain numpy in :mod:`rag.models.scoring`.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rag.models.loading import ModelLoadError
 
@@ -33,6 +35,7 @@ __all__ = [
     "Reranker",
     "load_encoder",
     "load_reranker",
+    "load_visual_encoder",
 ]
 
 
@@ -96,6 +99,21 @@ def load_reranker(
         passage_max_length=passage_max_length,
         tokens_per_batch=tokens_per_batch,
     )
+
+
+def load_visual_encoder(
+    weights: str | os.PathLike[str] = "BAAI/bge-visualized-m3",
+    *,
+    device: str = "auto",
+    dtype: str | None = None,
+    text_model: str | os.PathLike[str] | None = None,
+) -> Any:
+    """Load Visualized BGE (text, image and image+text embeddings in one space) from a ``.pth``
+    checkpoint, a folder holding one, or a Hub id; strict: missing or foreign weights raise
+    :class:`ModelLoadError` naming them (see :mod:`rag.models.visual_loading`)."""
+    from rag.models.visual_loading import load_visual_encoder as load
+
+    return load(weights, text_model=text_model, device=device, dtype=dtype)
 
 
 def __getattr__(name: str) -> object:

@@ -22,6 +22,7 @@ from rag.retrieve.channels import search_channels
 from rag.retrieve.clause_lookup import chunks_of_clause, match_clauses, referenced_clauses
 from rag.retrieve.fusion import Channel, fuse
 from rag.retrieve.hits import Hit, Retrieval, Trace
+from rag.retrieve.images import ImageIndex, ImageSearchOptions, fuse_with_text, image_query_hits, question_hits
 from rag.retrieve.scoping import DocumentScorer, ScopingConfig, head_text
 from rag.retrieve.spans import SpanWeights, UnitIndex, rank_spans
 
@@ -65,6 +66,8 @@ class RetrievalOptions:
     #: dense query find the preamble's dates and parties)
     drop_naming_words: str = "sparse"
     span_weights: SpanWeights = SpanWeights()
+    #: image items (issue 17; only with a visual model): how they join the text hits
+    image_search: ImageSearchOptions = ImageSearchOptions()
 
 
 #: ablation presets for the evaluation harness
@@ -153,7 +156,7 @@ class Retriever:
 
     def __init__(self, collection: Any, encoder: Any, reranker: Any | None = None,
                  options: RetrievalOptions = RetrievalOptions(),
-                 scoping: ScopingConfig = ScopingConfig()) -> None:
+                 scoping: ScopingConfig = ScopingConfig(), visual: Any = None) -> None:
         self.collection = collection
         self.encoder = encoder
         self.reranker = reranker
@@ -163,6 +166,8 @@ class Retriever:
         self._cache: _GenerationCache | None = None
         self._cache_lock = threading.Lock()
         self._unit_store: Any = False  # opened on first use: rag.retrieve.unit_vectors.store_for
+        self.visual = visual  # Visualized BGE, or None: no image items searched (issue 17)
+        self._images = ImageIndex()
 
     # -- per-generation state -------------------------------------------------------------
     def _state(self, view: Any) -> _GenerationCache:
@@ -300,11 +305,31 @@ class Retriever:
         seen = {h.chunk.id for h in lookup}
         ranked = lookup + [h for h in hits if h.chunk.id not in seen]
         ranked = ranked[:k]
+        if self.visual is not None and opt.image_search.enabled:  # issue 17 hook: rag/retrieve/images.py
+            found = question_hits(self._images, view, self.visual, question, q_dense, scope, opt.image_search,
+                                  state.text, trace.notes, ranked)
+            ranked = fuse_with_text(ranked, found, k, opt.image_search)
+            lap("images")
         if opt.attach_context:
             for h in ranked:
-                self._attach_context(state, h)
+                if h.via != "image":
+                    self._attach_context(state, h)
             lap("context")
         return Retrieval(ranked, trace)
+
+    def search_image(self, image: Any, text: str = "", *, documents: Iterable[str | int] | None = None,
+                     top_k: int | None = None) -> Retrieval:
+        """Image items like ``image`` ("find pages like this seal"); image+text when ``text`` is given."""
+        if self.visual is None:
+            raise ValueError("searching by image needs Visualized BGE: set RAG_VISUAL_MODEL (see README)")
+        view, trace = self.collection.view(), Trace()
+        state = self._state(view)
+        scope = self._resolve_documents(state, documents) if documents else None
+        t0 = time.perf_counter()
+        hits = image_query_hits(self._images, view, self.visual, image, text, scope,
+                                top_k or self.options.top_k, state.text, trace.notes)
+        trace.timings["images"] = time.perf_counter() - t0
+        return Retrieval(hits, trace)
 
     # -- stages -----------------------------------------------------------------------------
     def _clause_hits(self, state: _GenerationCache, question: str, scope: list[int] | None) -> list[Hit]:

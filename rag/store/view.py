@@ -142,6 +142,20 @@ class View:
         """Live chunk ids (ascending), of the given documents when ``doc_ids`` is given."""
         return self._snap.chunk_ids(doc_ids)
 
+    # ------------------------------------------------------------------ image items (issue 17)
+    def image_items(self, doc_ids: Iterable[int] | None = None, *, vectors: bool = True) -> Any:
+        """The visible image items (of ``doc_ids`` when given) with their vectors: an
+        :class:`rag.store.image_rows.ImageSet`, searched by brute force (see that module)."""
+        from rag.store import image_rows
+
+        return image_rows.visible_items(self._col._conn(), self.generation, doc_ids, vectors=vectors)
+
+    def image_thumbnail(self, doc_id: int, idx: int) -> bytes | None:
+        """The PNG thumbnail of a visible image item, or ``None``."""
+        from rag.store import image_rows
+
+        return image_rows.thumbnail(self._col._conn(), self.generation, doc_id, idx)
+
     # ------------------------------------------------------------------ search
     def dense_search(
         self, q: np.ndarray, k: int, doc_ids: Iterable[int] | None = None

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from rag.documents import Chunk, Clause, DefinedTerm, Document
+from rag.store import image_rows
 from rag.store.catalog import read_meta, timestamp
 from rag.store.document_rows import record_document
 from rag.store.errors import CollectionError
@@ -52,6 +53,8 @@ class Writer:
             collection.vectors.clean_up(self._conn)
             self._conn.execute("BEGIN IMMEDIATE")
             self._open = True
+            image_rows.create_table(self._conn)  # issue 17 hook: image items ride in the same transaction
+            image_rows.purge_orphans(self._conn)
             meta = read_meta(self._conn)
             self._base_gen = int(meta["generation"])
             self.generation = self._base_gen + 1  # the generation this batch will commit as
@@ -103,6 +106,20 @@ class Writer:
         self._batch.add(doc_id, ids, checked)
         return doc_id
 
+    def add_images(self, doc_id: int, items: Sequence[Any], vectors: np.ndarray,
+                   text_vectors: np.ndarray | None, model: str) -> None:
+        """Add the image items of a document added by this batch (issue 17; see
+        :mod:`rag.store.image_rows`): visible with it, at the same commit."""
+        self._check_open()
+        row = self._conn.execute("SELECT added_gen, name FROM documents WHERE id = ?", (int(doc_id),)).fetchone()
+        if row is None or row[0] != self.generation:
+            raise CollectionError(f"collection {self._col.name!r}: image items go with a document added "
+                                  f"in the same batch, and {doc_id} is not one")
+        what = f"collection {self._col.name!r}, document {row[1]!r}"
+        vectors, text_vectors = image_rows.check_items(what, items, vectors, text_vectors, self._col.info.dim)
+        image_rows.insert_items(self._conn, doc_id, items, vectors, text_vectors, model)
+        self._dirty = True
+
     def delete_document(self, doc_id: int) -> None:
         """Delete a document with its chunks, vectors, clauses and terms (at commit)."""
         self._check_open()
@@ -117,6 +134,7 @@ class Writer:
         if added_here:  # added by this batch: forget it entirely
             for table, col in (("chunks", "doc_id"), ("clauses", "doc_id"), ("terms", "doc_id"), ("documents", "id")):
                 self._conn.execute(f"DELETE FROM {table} WHERE {col} = ?", (doc_id,))
+            image_rows.delete_document(self._conn, doc_id)  # issue 17 hook
         else:
             self._conn.execute("UPDATE documents SET deleted_gen = ? WHERE id = ?", (self.generation, doc_id))
         self._dirty = True

@@ -122,3 +122,21 @@ def test_the_highlight_of_a_span_is_a_subset_of_its_clauses() -> None:
         assert any(o.page == b.page and o.x0 <= b.x0 and b.x1 <= o.x1 and o.top <= b.top and b.bottom <= o.bottom
                    for o in outer)
     assert inner[0].x0 > 72.0 and inner[-1].x1 < 472.0  # cut at the span's ends
+
+
+def test_an_image_hit_becomes_a_ref_outlined_by_its_own_box() -> None:
+    from app_pages import components as ui
+    from rag.documents import Box
+    from rag.retrieve.images import make_hit
+    from rag.store.image_rows import ImageRow
+
+    text = "IN WITNESS WHEREOF\nAuthorized Signature: John Smith"
+    row = ImageRow(3, "a.pdf", 1, 2, "image", 72.0, 160.0, 292.0, 230.0, text[19:], ((19, len(text)),), 0.03, "m")
+    ref = ui.SourceRef.from_hit("c", make_hit(row, 0.6, {"image": 0.6}, text), n=2)
+    assert ref.is_image and ref.image_idx == 1 and ref.image_box == (2, 72.0, 160.0, 292.0, 230.0)
+    assert ui.chip_label(ref) == "[2] picture a.pdf p.2"
+    assert ui.highlight_boxes(None, ref, 2, 2) == [Box(2, 72.0, 160.0, 292.0, 230.0)]
+    assert not ui.SourceRef("c", 1, "a.pdf", 0, 5, (1, 1), None, "x").is_image
+    plain = ui.SourceRef("c", 1, "a.pdf", 0, 5, (1, 1), None, "x")
+    assert "image" not in ui.hit_rows([plain])[0]
+    assert ui.hit_rows([plain, ref])[1]["image"] == 0.6 and ui.hit_rows([plain, ref])[1]["via"] == "image"

@@ -146,3 +146,25 @@ def _rotate_page(data: bytes, index: int, degrees: int) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def signed_contract() -> bytes:
+    """Two pages: terms, then the signature page with a signature block and its caption."""
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(PAGE_W, PAGE_H))
+    c.setFont("Helvetica", 11)
+    for i, line in enumerate(["SERVICES AGREEMENT", "1. Services. The Supplier shall provide the services in Schedule 1.",
+                              "2. Payment. Invoices are payable within thirty days of receipt.",
+                              "3. Term. This Agreement runs for two years from the Effective Date."]):
+        c.drawString(72, 720 - 20 * i, line)
+    c.showPage()
+    c.setFont("Helvetica", 11)
+    c.drawString(72, 720, "IN WITNESS WHEREOF, the parties have executed this Agreement.")
+    c.drawImage(ImageReader(signature()), 72, 560, 220, 70)
+    c.drawString(72, 545, "Authorized Signature: John Smith, Chief Executive Officer")
+    c.showPage()
+    c.save()
+    return buf.getvalue()

@@ -54,3 +54,11 @@ def test_demo_model_resolves_to_the_shipped_minilm_folder(minilm_dir):
     assert Path(resolve_model("demo")) == minilm_dir
     assert resolve_model("BAAI/bge-m3") == "BAAI/bge-m3"
     assert isinstance(Settings(), Settings)
+
+
+def test_visual_model_is_off_by_default_and_named_by_its_variable() -> None:
+    from rag.config import load_settings
+
+    assert load_settings({}).visual_model is None
+    assert load_settings({"RAG_VISUAL_MODEL": "/models/Visualized_m3.pth"}).visual_model == "/models/Visualized_m3.pth"
+    assert load_settings({"RAG_VISUAL_MODEL": "none"}).visual_model is None
