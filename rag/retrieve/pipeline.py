@@ -10,21 +10,20 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
 import numpy as np
 
-from rag.documents import Clause, DefinedTerm, StoredChunk, pages_of
 from rag.lexical import language_of, term_counts
 from rag.retrieve.channels import search_channels
 from rag.retrieve.clause_lookup import chunks_of_clause, match_clauses, referenced_clauses
 from rag.retrieve.fusion import Channel, fuse
+from rag.retrieve.generation_cache import GenerationCache
 from rag.retrieve.hits import Hit, Retrieval, Trace
 from rag.retrieve.images import ImageIndex, ImageSearchOptions, fuse_with_text, image_query_hits, question_hits
-from rag.retrieve.scoping import DocumentScorer, ScopingConfig, head_text
-from rag.retrieve.spans import SpanWeights, UnitIndex, rank_spans
+from rag.retrieve.scoping import ScopingConfig
+from rag.retrieve.spans import SpanWeights, rank_spans
 
 
 @dataclass(frozen=True)
@@ -80,77 +79,6 @@ MODES: dict[str, dict[str, Any]] = {
 }
 
 
-class _GenerationCache:
-    """What the pipeline derives from one collection generation."""
-
-    def __init__(self, view: Any) -> None:
-        self.generation = view.generation
-        self.docs = {d.id: d for d in view.documents()}
-        self.by_name = {d.name: d.id for d in self.docs.values()}
-        self.languages = {d.id: d.language for d in self.docs.values()}
-        self._view = view
-        self._scorer: DocumentScorer | None = None
-        self._clauses: dict[int, list[Clause]] = {}
-        self._terms: dict[int, list[DefinedTerm]] = {}
-        self._texts: OrderedDict[int, tuple[str, list[tuple[int, int]]]] = OrderedDict()
-        self._units: UnitIndex | None = None
-        self._chunks: dict[int, list[StoredChunk]] = {}
-        self._lock = threading.Lock()
-
-    def scorer(self, config: ScopingConfig) -> DocumentScorer:
-        with self._lock:
-            if self._scorer is None:
-                ids = sorted(self.docs)
-                heads = [head_text(self._view.document(i).text) for i in ids]
-                self._scorer = DocumentScorer(ids, [self.docs[i].name for i in ids], heads, config)
-            return self._scorer
-
-    def clauses(self, doc_id: int) -> list[Clause]:
-        with self._lock:
-            if doc_id not in self._clauses:
-                self._clauses[doc_id] = self._view.clauses(doc_id)
-            return self._clauses[doc_id]
-
-    def terms(self, doc_id: int) -> list[DefinedTerm]:
-        with self._lock:
-            if doc_id not in self._terms:
-                self._terms[doc_id] = self._view.defined_terms(doc_id)
-            return self._terms[doc_id]
-
-    def _document(self, doc_id: int) -> tuple[str, list[tuple[int, int]]]:
-        with self._lock:
-            if doc_id in self._texts:
-                self._texts.move_to_end(doc_id)
-                return self._texts[doc_id]
-            doc = self._view.document(doc_id)
-            self._texts[doc_id] = (doc.text, list(doc.page_spans))
-            while len(self._texts) > 32:
-                self._texts.popitem(last=False)
-            return self._texts[doc_id]
-
-    def text(self, doc_id: int) -> str:
-        return self._document(doc_id)[0]
-
-    def pages(self, doc_id: int, start: int, end: int) -> tuple[int, int] | None:
-        return pages_of(self._document(doc_id)[1], start, end)
-
-    def units(self, encoder: Any, sparse_kind: str, store: Any = None) -> UnitIndex:
-        with self._lock:
-            if self._units is None:
-                self._units = UnitIndex(encoder, sparse_kind, store=store)
-            return self._units
-
-    def content_hash(self, doc_id: int) -> str:
-        return self.docs[doc_id].content_hash
-
-    def chunks(self, doc_id: int) -> list[StoredChunk]:
-        with self._lock:
-            if doc_id not in self._chunks:
-                ids = self._view.chunk_ids([doc_id])
-                self._chunks[doc_id] = self._view.chunks(list(ids))
-            return self._chunks[doc_id]
-
-
 class Retriever:
     """Hybrid retrieval over one collection with one encoder (and optionally a reranker)."""
 
@@ -163,20 +91,20 @@ class Retriever:
         self.options = options
         self.scoping = scoping
         self.sparse_kind = collection.info.sparse
-        self._cache: _GenerationCache | None = None
+        self._cache: GenerationCache | None = None
         self._cache_lock = threading.Lock()
         self._unit_store: Any = False  # opened on first use: rag.retrieve.unit_vectors.store_for
         self.visual = visual  # Visualized BGE, or None: no image items searched (issue 17)
         self._images = ImageIndex()
 
     # -- per-generation state -------------------------------------------------------------
-    def _state(self, view: Any) -> _GenerationCache:
+    def _state(self, view: Any) -> GenerationCache:
         with self._cache_lock:
             if self._cache is None or self._cache.generation != view.generation:
-                self._cache = _GenerationCache(view)
+                self._cache = GenerationCache(view)
             return self._cache
 
-    def _resolve_documents(self, state: _GenerationCache, documents: Iterable[str | int]) -> list[int]:
+    def _resolve_documents(self, state: GenerationCache, documents: Iterable[str | int]) -> list[int]:
         ids = []
         for d in documents:
             if isinstance(d, (int, np.integer)) and int(d) in state.docs:
@@ -332,7 +260,7 @@ class Retriever:
         return Retrieval(hits, trace)
 
     # -- stages -----------------------------------------------------------------------------
-    def _clause_hits(self, state: _GenerationCache, question: str, scope: list[int] | None) -> list[Hit]:
+    def _clause_hits(self, state: GenerationCache, question: str, scope: list[int] | None) -> list[Hit]:
         wanted = referenced_clauses(question)
         if not wanted:
             return []
@@ -363,7 +291,7 @@ class Retriever:
         head.sort(key=lambda h: -h.score)
         return head + hits[opt.colbert_top:]
 
-    def _spans(self, state: _GenerationCache, hits: list[Hit], q_dense: np.ndarray | None,
+    def _spans(self, state: GenerationCache, hits: list[Hit], q_dense: np.ndarray | None,
                q_sparse: dict[int, float] | None, opt: RetrievalOptions) -> list[Hit]:
         """The units of the best chunks ranked, each with its chunk; the rest stay whole chunks."""
         head = hits[: opt.span_chunks]
@@ -395,7 +323,7 @@ class Retriever:
         head.sort(key=lambda h: -h.score)
         return head + hits[len(head):]
 
-    def _attach_context(self, state: _GenerationCache, hit: Hit) -> None:
+    def _attach_context(self, state: GenerationCache, hit: Hit) -> None:
         """Parent heading and definitions of the defined terms the hit uses."""
         if hit.context or hit.definitions:
             return
