@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from tests.reliability.conftest import full_reliability
+
 QUESTIONS = [
     "When must the Buyer pay each invoice?",
     "How can either party terminate the agreement?",
@@ -206,10 +208,12 @@ def test_ten_seconds_of_queries_during_ingest_and_delete(tmp_path: Path, tiny_m3
 
 
 @pytest.mark.slow
-def test_sixty_seconds_of_queries_during_ingest_and_delete(tmp_path: Path, tiny_m3_dir: Path,
-                                                           record_figures: Any) -> None:
-    figures = serve(tmp_path, tiny_m3_dir, seconds=60, readers=8, seed=12)
-    record_figures("concurrency", figures)
+def test_a_long_run_of_queries_during_ingest_and_delete(tmp_path: Path, tiny_m3_dir: Path,
+                                                        record_figures: Any) -> None:
+    """30 s in the suite; ``RAG_RELIABILITY_FULL=1`` runs the 60 s that docs/reliability.md reports."""
+    seconds = 60 if full_reliability() else 30
+    figures = serve(tmp_path, tiny_m3_dir, seconds=seconds, readers=8, seed=12)
+    record_figures("concurrency" if seconds == 60 else "concurrency-quick", figures)
     assert figures["queries"] > 0 and figures["generations_committed"] > 5
 
 

@@ -27,6 +27,8 @@ from typing import Any
 
 import pytest
 
+from tests.reliability.conftest import full_reliability
+
 REPO = Path(__file__).resolve().parents[2]
 FILES_PER_ROUND = 6
 QUERY = "When must the Buyer pay the invoice and how can the agreement be terminated?"
@@ -272,8 +274,11 @@ def test_a_few_kills_lose_nothing(tmp_path: Path, tiny_encoder: Any) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(1800)  # about 3 minutes on an idle 2-core machine; far longer on a loaded one
-def test_fifty_kills_lose_nothing(tmp_path: Path, tiny_encoder: Any, record_figures: Any) -> None:
-    figures = crash_rounds(tmp_path, tiny_encoder, lanes=2, kills_wanted=50, seed=2024, max_rounds=60)
-    record_figures("crash", figures)
-    assert figures["kills"] >= 50
+@pytest.mark.timeout(1800)  # 50 kills: about 4 minutes on an idle 2-core machine; far longer on a loaded one
+def test_many_kills_lose_nothing(tmp_path: Path, tiny_encoder: Any, record_figures: Any) -> None:
+    """Two lanes, kills before, during and after commits. The suite runs 16 kills (about 80 s);
+    ``RAG_RELIABILITY_FULL=1`` runs the 50 that docs/reliability.md reports."""
+    kills = 50 if full_reliability() else 16
+    figures = crash_rounds(tmp_path, tiny_encoder, lanes=2, kills_wanted=kills, seed=2024, max_rounds=kills + 10)
+    record_figures("crash" if kills == 50 else "crash-quick", figures)
+    assert figures["kills"] >= kills
