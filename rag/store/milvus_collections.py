@@ -38,8 +38,8 @@ class MilvusCollection(Collection):
             raise CollectionError(f"{path} is not a Milvus-backed collection (no {CATALOG})")
         self.backend = backend
 
-        def store(header: Any, path: Path, name: str, reader: Any) -> MilvusVectors:
-            return MilvusVectors(backend, header, path, name, reader)
+        def store(header: Any, col: Collection) -> MilvusVectors:
+            return MilvusVectors(backend, header, col)
 
         super().__init__(path, CATALOG, store)
         self.table: MilvusTable = self.vectors.table
