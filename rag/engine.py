@@ -88,10 +88,10 @@ class Engine:
 
     @property
     def backend(self) -> Any:
-        """Where collections live (``RAG_BACKEND``): FAISS folders or a Milvus address."""
+        """Where collections live (``RAG_BACKEND``): FAISS folders or a Milvus address (``RAG_CATALOG``: its catalogs)."""
         from rag.store.milvus_uri import parse_backend
 
-        return parse_backend(self.settings.backend)
+        return parse_backend(self.settings.backend, catalog=self.settings.catalog)
 
     def collections(self) -> list[str]:
         """The collections this engine's user may read (others are not even named)."""
