@@ -7,8 +7,9 @@ one place, so no query is written twice:
 
 * placeholders ``?`` -> ``%s`` and ``:name`` -> ``%(name)s`` (a literal ``%`` -> ``%%``);
   quoted strings and identifiers are left alone;
-* ``BEGIN IMMEDIATE``/``DEFERRED``/``EXCLUSIVE`` -> ``BEGIN`` (the writer lock already makes
-  writers take turns);
+* ``BEGIN IMMEDIATE``/``EXCLUSIVE`` -> ``BEGIN`` (the writer lock already makes writers take
+  turns); ``BEGIN DEFERRED``, which readers use to read several statements from one snapshot
+  (what a SQLite read transaction in WAL mode gives), -> ``BEGIN ISOLATION LEVEL REPEATABLE READ``;
 * ``json_each(x)`` over a JSON array of integers -> ``rag_json_each(x)``, a set-returning SQL
   function with a ``value`` column that every PostgreSQL catalog schema defines
   (:data:`POSTGRES_FUNCTIONS`);
@@ -96,8 +97,9 @@ def _ddl(sql: str) -> str:
 @functools.lru_cache(maxsize=1024)
 def to_postgres(sql: str) -> str:
     """``sql`` (written for SQLite, see the module docstring) as PostgreSQL runs it through psycopg."""
-    if _BEGIN.match(sql):
-        return "BEGIN"
+    begin = _BEGIN.match(sql)
+    if begin:
+        return "BEGIN ISOLATION LEVEL REPEATABLE READ" if begin.group(1).upper() == "DEFERRED" else "BEGIN"
     if _CREATE_TABLE.match(sql):
         sql = _ddl(sql)
     sql = _outside_quotes(sql, lambda part: _JSON_EACH.sub("rag_json_each(", part))

@@ -168,9 +168,14 @@ class MilvusVectors:
         extra = m_ids[~live & ~np.isin(m_docs, snap.hidden_docs)]
         if len(extra):
             problems.append(f"Milvus rows below id {snap.bound} that no document owns: {extra[:10].tolist()}")
-        if self.info.sparse == "bm25" and snap.gen == current_generation(conn):
-            want = mcat.recount_df(conn, snap.gen)
-            have = dict(conn.execute("SELECT term, df FROM milvus_df").fetchall())
+        if self.info.sparse == "bm25":
+            conn.execute("BEGIN DEFERRED")  # one read snapshot: milvus_df follows the current generation
+            try:
+                current = snap.gen == current_generation(conn)
+                want = mcat.recount_df(conn, snap.gen) if current else {}
+                have = dict(conn.execute("SELECT term, df FROM milvus_df").fetchall()) if current else {}
+            finally:
+                conn.execute("COMMIT")
             if want != have:
                 diff = sorted(set(want.items()) ^ set(have.items()))[:5]
                 problems.append(f"BM25 document frequencies differ from the documents' terms: {diff}")
