@@ -5,8 +5,8 @@ SQLite's SQL once: ``?`` or ``:name`` placeholders, ``TEXT``/``INTEGER``/``REAL`
 columns, ``BEGIN IMMEDIATE``. :func:`to_postgres` rewrites such a statement for PostgreSQL at
 one place, so no query is written twice:
 
-* placeholders ``?`` -> ``%s`` and ``:name`` -> ``%(name)s`` (a literal ``%`` -> ``%%``);
-  quoted strings and identifiers are left alone;
+* placeholders ``?`` -> ``%s`` and ``:name`` -> ``%(name)s``, and every ``%`` -> ``%%``
+  (psycopg reads them everywhere); quoted strings and identifiers keep their ``?`` and ``:``;
 * ``BEGIN IMMEDIATE``/``EXCLUSIVE`` -> ``BEGIN`` (the writer lock already makes writers take
   turns); ``BEGIN DEFERRED``, which readers use to read several statements from one snapshot
   (what a SQLite read transaction in WAL mode gives), -> ``BEGIN ISOLATION LEVEL REPEATABLE READ``;
@@ -68,7 +68,7 @@ def _placeholders(sql: str) -> str:
             return "%%"
         if tok.startswith(":"):
             return f"%({tok[1:]})s"
-        return tok  # quoted: unchanged
+        return tok.replace("%", "%%")  # quoted: unchanged, but psycopg reads % everywhere
 
     return _TOKENS.sub(swap, sql)
 
