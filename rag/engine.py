@@ -31,7 +31,7 @@ class Engine:
         self.settings = settings or load_settings()
         if user is None:  # RAG_USER / --user names who the CLI or script acts as
             user = named_user(self.settings.user, self.settings.admins) if self.settings.user else LOCAL_ADMIN
-        self.access = Access(AccessStore(self.settings.data_dir), user,
+        self.access = Access(AccessStore(self.settings.data_dir, self.settings.catalog), user,
                              audit_questions=self.settings.audit_questions)
         self._base: Engine | None = None  # the engine whose models a user-bound engine shares
         self._lock = threading.RLock()
