@@ -153,7 +153,11 @@ class PgWriteLock:
     def release(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
-            conn.close()  # ending the session releases the lock
+            try:  # unlock first: the server ends a closed session's locks only a moment later
+                conn.execute("SELECT pg_advisory_unlock(CAST(? AS INTEGER), 0)", (lock_class(self.schema),))
+            except Exception:  # noqa: BLE001 - a broken session: closing it releases the lock
+                pass
+            conn.close()
 
 
 class PgCatalog:

@@ -15,13 +15,9 @@ from rag.access import Access, AccessStore, Role, named_user
 
 @pytest.fixture(scope="module")
 def pg_database():
-    pytest.importorskip("psycopg", reason="psycopg 3 is not installed (the 'postgres' extra)")
-    from tests.rag.store.pg_server import find_bin, running_cluster
+    from tests.rag.store.pg_server import cluster_or_skip
 
-    bin_dir = find_bin()
-    if bin_dir is None:
-        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are not installed: apt-get install postgresql")
-    with running_cluster(bin_dir) as url:
+    with cluster_or_skip() as url:
         yield url
 
 

@@ -45,11 +45,7 @@ def doc_factory(rng):
 @pytest.fixture(scope="session")
 def pg_url():
     """A throw-away PostgreSQL server on loopback for the session (skips without the binaries or psycopg)."""
-    pytest.importorskip("psycopg", reason="psycopg 3 is not installed (the 'postgres' extra)")
-    from pg_server import find_bin, running_cluster
+    from pg_server import cluster_or_skip
 
-    bin_dir = find_bin()
-    if bin_dir is None:
-        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are not installed: apt-get install postgresql")
-    with running_cluster(bin_dir) as url:
+    with cluster_or_skip() as url:
         yield url

@@ -65,3 +65,16 @@ def running_cluster(bin_dir: Path) -> Iterator[str]:
             run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def cluster_or_skip() -> Iterator[str]:
+    """:func:`running_cluster` for a pytest fixture: skips (saying why) without psycopg or the binaries."""
+    import pytest
+
+    pytest.importorskip("psycopg", reason="psycopg 3 is not installed (the 'postgres' extra)")
+    bin_dir = find_bin()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are not installed: apt-get install postgresql")
+    with running_cluster(bin_dir) as url:
+        yield url
