@@ -13,46 +13,21 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
-from typing import Any
 
 from rag.store import milvus_catalog as mcat
 from rag.store import pg_collections as pgc
 from rag.store.catalog import timestamp
 from rag.store.catalog_access import read_catalog_meta
-from rag.store.collection import Collection, record_name
+from rag.store.collection import record_name
 from rag.store.errors import CollectionError
 from rag.store.folders import list_folders, locked, new_folder, remove_retired, rename_folder, retire_folder, write_catalog
+from rag.store.milvus_collection import CATALOG, MilvusCollection
 from rag.store.milvus_engine import MilvusTable
 from rag.store.milvus_uri import Backend, milvus_collection_name, parse_backend
-from rag.store.milvus_vectors import MilvusVectors
 from rag.store.model import IndexOptions, ModelInfo
 from rag.store.names import validate_name
 
-CATALOG = "milvus-catalog.sqlite"
 BACKEND_KIND = "milvus"
-
-
-class MilvusCollection(Collection):
-    """A :class:`~rag.store.collection.Collection` whose vectors are on Milvus."""
-
-    def __init__(self, backend: Backend, path: Path | None, *, db: Any = None, header: Any = None) -> None:
-        """``path``: the catalog folder; or ``None`` with the catalog database ``db`` and its ``header``
-        (a PostgreSQL catalog, :mod:`rag.store.pg_collections`)."""
-        if path is not None:
-            path = Path(path).resolve()
-            if not (path / CATALOG).is_file():
-                raise CollectionError(f"{path} is not a Milvus-backed collection (no {CATALOG})")
-        self.backend = backend
-
-        def store(header: Any, col: Collection) -> MilvusVectors:
-            return MilvusVectors(backend, header, col)
-
-        super().__init__(path, CATALOG, store, header=header, db=db)
-        self.table: MilvusTable = self.vectors.table
-        self.catalog_id: str = self.vectors.catalog_id
-
-    def __repr__(self) -> str:
-        return f"MilvusCollection({self.name!r}, {self.info.describe()}, backend={self.backend.uri!r})"
 
 
 def as_backend(backend: str | Backend) -> Backend:

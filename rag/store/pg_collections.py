@@ -22,6 +22,7 @@ from rag.store.catalog import create_schema, read_meta, timestamp
 from rag.store.catalog_access import header_of
 from rag.store.catalog_sql import POSTGRES_FUNCTIONS
 from rag.store.errors import CollectionError
+from rag.store.milvus_collection import MilvusCollection
 from rag.store.milvus_engine import MilvusTable
 from rag.store.milvus_uri import Backend, milvus_collection_name
 from rag.store.model import IndexOptions, ModelInfo
@@ -133,8 +134,6 @@ def create_pg_collection(backend: Backend, name: str, info: ModelInfo, options: 
 
 def open_pg_collection(backend: Backend, name: str) -> Any:
     """Open collection ``name``; ``CollectionError`` if the registry has no such name."""
-    from rag.store.milvus_collections import MilvusCollection
-
     with _connection(backend) as conn:
         schema = _schema_of(conn, validate_name(name))
         if schema is None:
