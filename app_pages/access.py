@@ -35,7 +35,7 @@ def identity(settings: Settings) -> Identity | SignInRefused | None:
     if not st.user.is_logged_in:
         return None
     claims = st.user.to_dict()
-    store = AccessStore(settings.data_dir)
+    store = AccessStore(settings.data_dir, settings.catalog)
     try:
         return from_claims(claims, settings.admins, settings.session_hours,
                            signed_out_at=store.signed_out_at(str(claims.get("sub") or "")))
@@ -45,7 +45,7 @@ def identity(settings: Settings) -> Identity | SignInRefused | None:
 
 def sign_out(settings: Settings, user: Identity) -> None:
     """End this sign-in everywhere (every browser holding its cookie), then Streamlit's own sign-out."""
-    store = AccessStore(settings.data_dir)
+    store = AccessStore(settings.data_dir, settings.catalog)
     store.record_sign_out(user.subject)
     store.record(user.principal, "sign-out", None)
     st.logout()

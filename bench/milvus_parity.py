@@ -18,8 +18,12 @@ reports
 Prepared documents are cached under ``--cache`` (encoding ContractNLI with MiniLM takes minutes
 on 2 cores).
 
+With ``--catalog postgresql://...`` the Milvus collection's catalog is in that PostgreSQL
+database instead of a SQLite file (what app replicas on several hosts use); results must not change.
+
 Run:  python bench/milvus_parity.py [--limit 200] [--modes hybrid,dense,sparse] [--commit-every 32]
-Writes bench/results/milvus-parity[-commitN]-<machine>.json and prints a table.
+                                    [--catalog postgresql://user@host:5432/db]
+Writes bench/results/milvus-parity[-commitN][-pgcatalog]-<machine>.json and prints a table.
 """
 
 from __future__ import annotations
@@ -119,6 +123,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--commit-every", type=int, default=COMMIT_EVERY,
                    help="documents per commit (1: like python -m ingest, the most BM25 length drift)")
+    p.add_argument("--catalog", default="", help="postgresql://... : keep the Milvus collection's catalog there")
     args = p.parse_args()
 
     import torch
@@ -128,7 +133,8 @@ def main() -> None:
     from rag.eval.machine import machine_info, machine_tag
     from rag.models import load_encoder
     from rag.store import IndexOptions, ModelInfo, create_collection
-    from rag.store.milvus import close_backend, create_milvus_collection, parse_backend
+    from rag.store.milvus import (close_backend, create_milvus_collection, delete_milvus_collection,
+                                  list_milvus_collections, parse_backend)
 
     bench = load_benchmark(args.benchmark, args.limit)
     encoder = load_encoder(minilm_dir(), device="cpu")
@@ -141,7 +147,9 @@ def main() -> None:
     work.mkdir(parents=True)
     info = ModelInfo(name=encoder.name, dim=encoder.dim, sparse="bm25")
     opts = IndexOptions(durable=False)
-    backend = parse_backend(f"milvus-lite://{work / 'vectors.db'}")
+    backend = parse_backend(f"milvus-lite://{work / 'vectors.db'}", catalog=args.catalog)
+    if args.catalog and "contractnli" in list_milvus_collections(backend):
+        delete_milvus_collection(backend, "contractnli", force=True)  # an earlier run's catalog
     cols = {"faiss": create_collection(work / "faiss", "contractnli", info, opts),
             "milvus-lite": create_milvus_collection(backend, "contractnli", info, opts)}
     build_s = {name: round(build(col, prepared, args.commit_every), 2) for name, col in cols.items()}
@@ -192,11 +200,12 @@ def main() -> None:
     payload = {
         "benchmark": bench.name, "queries": len(bench.queries), "limit": args.limit, "documents": len(prepared),
         "chunks": chunks, "model": encoder.name, "sparse": "bm25", "commit_every": args.commit_every,
+        "milvus_catalog": "postgresql" if args.catalog else "sqlite",
         "build_s": build_s, "rows": rows,
         "stats": {name: col.view().stats() for name, col in cols.items()},
         "machine": machine_info(), "date": time.strftime("%Y-%m-%d"),
     }
-    tag = "" if args.commit_every == COMMIT_EVERY else f"-commit{args.commit_every}"
+    tag = ("" if args.commit_every == COMMIT_EVERY else f"-commit{args.commit_every}") + ("-pgcatalog" if args.catalog else "")
     out = REPO / "bench" / "results" / f"milvus-parity{tag}-{machine_tag()}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(payload, indent=1, ensure_ascii=False))

@@ -31,7 +31,7 @@ bm25s ``retrieve`` and bm25s' scoring core (``get_scores_from_ids`` + ``selectio
 search over the same vectors (computed while generating them).
 
 Run:  python bench/store.py --sizes 10k,100k [--dense-index ivf] [--queries 200]
-Writes bench/results/store-<machine>.json (sizes already there from earlier runs are kept
+Writes bench/results/store-<machine>.json (``--prefix`` names another file; sizes already there from earlier runs are kept
 unless re-run) and prints a table.
 """
 
@@ -413,6 +413,7 @@ def run_args(p: argparse.ArgumentParser, workdir: Path) -> None:
     p.add_argument("--ef-search", type=int, default=128)
     p.add_argument("--workdir", type=Path, default=workdir)
     p.add_argument("--keep", action="store_true", help="keep the built collections")
+    p.add_argument("--prefix", default="store", help="results file name: bench/results/<prefix>-<machine>.json")
     p.add_argument("--child", choices=["query"], help=argparse.SUPPRESS)
     p.add_argument("--root", help=argparse.SUPPRESS)
     p.add_argument("--gt", help=argparse.SUPPRESS)
@@ -461,7 +462,7 @@ def main() -> None:
         return child_query(args)
 
     info = machine_info()
-    out_path, results = results_file("store", info)
+    out_path, results = results_file(args.prefix, info)
     results.update({"machine": info, "versions": versions()})
     synth = Synth(args)
     queries = synth.queries(args.queries)

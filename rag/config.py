@@ -30,6 +30,9 @@ class Settings:
     #: where collections live: ``faiss`` (folders under ``data_dir``) or a Milvus address,
     #: ``milvus-lite:///path/file.db`` or ``milvus://host:19530`` (see rag.store.milvus_uri)
     backend: str = "faiss"
+    #: where a Milvus backend's catalogs live: empty for SQLite files (one host), or
+    #: ``postgresql://user@host:5432/db`` so app replicas on several hosts share the collections
+    catalog: str = ""
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: str | None = field(default=None, repr=False)
@@ -106,6 +109,7 @@ _ENV = {
     "visual_model": "RAG_VISUAL_MODEL",
     "data_dir": "RAG_DATA_DIR",
     "backend": "RAG_BACKEND",
+    "catalog": "RAG_CATALOG",
     "llm_base_url": "RAG_LLM_BASE_URL",
     "llm_model": "RAG_LLM_MODEL",
     "llm_api_key": "RAG_LLM_API_KEY",

@@ -31,7 +31,7 @@ class Engine:
         self.settings = settings or load_settings()
         if user is None:  # RAG_USER / --user names who the CLI or script acts as
             user = named_user(self.settings.user, self.settings.admins) if self.settings.user else LOCAL_ADMIN
-        self.access = Access(AccessStore(self.settings.data_dir), user,
+        self.access = Access(AccessStore(self.settings.data_dir, self.settings.catalog), user,
                              audit_questions=self.settings.audit_questions)
         self._base: Engine | None = None  # the engine whose models a user-bound engine shares
         self._lock = threading.RLock()
@@ -106,10 +106,10 @@ class Engine:
 
     @property
     def backend(self) -> Any:
-        """Where collections live (``RAG_BACKEND``): FAISS folders or a Milvus address."""
+        """Where collections live (``RAG_BACKEND``): FAISS folders or a Milvus address (``RAG_CATALOG``: its catalogs)."""
         from rag.store.milvus_uri import parse_backend
 
-        return parse_backend(self.settings.backend)
+        return parse_backend(self.settings.backend, catalog=self.settings.catalog)
 
     def collections(self) -> list[str]:
         """The collections this engine's user may read (others are not even named)."""

@@ -40,14 +40,15 @@ pip_q -e ".[$extras]"
 
 if [ "$what" = "test" ]; then
   # The browser test drives Debian's chromium through Playwright (never `playwright install`).
-  # A CJK font lets the browser draw the Chinese sample contract; tesseract is the OCR engine.
+  # A CJK font lets the browser draw the Chinese sample contract; tesseract is the OCR engine;
+  # postgresql's initdb/pg_ctl start the throw-away catalog server of the PostgreSQL store tests.
   if ! command -v chromium >/dev/null 2>&1 || ! command -v tesseract >/dev/null 2>&1 \
-      || ! fc-list 2>/dev/null | grep -qi wenquanyi; then
-    echo "== installing chromium, tesseract and a CJK font (apt) for the browser and OCR tests"
+      || ! fc-list 2>/dev/null | grep -qi wenquanyi || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    echo "== installing chromium, tesseract, a CJK font and postgresql (apt) for the browser, OCR and catalog tests"
     if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
       (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
           chromium chromium-driver fonts-wqy-microhei \
-          tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim >/dev/null) \
+          tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim postgresql >/dev/null) \
         || echo "!! apt packages could not be installed: the browser and OCR tests will skip and say so"
     else
       echo "!! no root apt-get: the browser test will skip unless chromium is on PATH"

@@ -3,12 +3,15 @@
 ``<data dir>/access.sqlite3`` is this deployment's access catalog: every collection backend
 (FAISS folders, Milvus Lite, a Milvus server) reads its roles from here, so one check covers
 them all. Each call opens its own connection (the app serves sessions from several threads);
-WAL mode lets readers run while a writer commits.
+WAL mode lets readers run while a writer commits. With ``RAG_CATALOG=postgresql://...`` (app
+replicas on several hosts) the same tables and SQL live in that database's ``rag_access`` schema
+instead (:mod:`rag.store.catalog_sql` rewrites the SQL), one connection per thread.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +22,11 @@ from pathlib import Path
 from rag.access.roles import Role
 
 FILENAME = "access.sqlite3"
+PG_SCHEMA = "rag_access"
+
+
+class _NothingYet(Exception):
+    """A read before anything was recorded (the PostgreSQL tables do not exist yet)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS members (
@@ -71,12 +79,46 @@ def _now() -> str:
 class AccessStore:
     """Roles, sign-outs and audit entries of the collections under one data directory."""
 
-    def __init__(self, data_dir: str | Path) -> None:
+    def __init__(self, data_dir: str | Path, catalog: str = "") -> None:
         self.path = Path(data_dir) / FILENAME
+        self.catalog = catalog.strip()
+        self._local = threading.local()
+        self._ready = False
+
+    @contextmanager
+    def _pg(self, write: bool) -> Iterator[object]:
+        """This thread's connection to the PostgreSQL access schema (created on the first write)."""
+        from rag.store.pg_catalog import connect, psycopg_module, safe_url
+
+        psycopg = psycopg_module()
+        con = getattr(self._local, "con", None)
+        if con is None or con.raw.closed:
+            con = self._local.con = connect(self.catalog, PG_SCHEMA)
+        try:
+            if write and not self._ready:
+                con.execute("BEGIN")
+                con.execute("SELECT pg_advisory_xact_lock(?)", (0x52414701,))  # one creator at a time
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {PG_SCHEMA}")
+                for stmt in _SCHEMA.split(";"):
+                    if stmt.strip():
+                        con.execute(stmt)
+                con.execute("COMMIT")
+                self._ready = True
+            yield con
+        except psycopg.Error as exc:
+            if con.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                con.execute("ROLLBACK")
+            if type(exc).__name__ == "UndefinedTable" and not write:
+                raise _NothingYet from exc
+            raise RuntimeError(f"access catalog {safe_url(self.catalog)} cannot be used: {exc}") from exc
 
     @contextmanager
     def _db(self, write: bool = False) -> Iterator[sqlite3.Connection | None]:
         """A connection (``None`` for a read when the file does not exist yet: nothing recorded)."""
+        if self.catalog:
+            with self._pg(write) as con:
+                yield con  # type: ignore[misc]
+            return
         if not write and not self.path.is_file():
             yield None
             return
@@ -95,15 +137,18 @@ class AccessStore:
             con.close()
 
     def _rows(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple]:
-        with self._db() as con:
-            if con is None:
-                return []
-            try:
-                return con.execute(sql, args).fetchall()
-            except sqlite3.OperationalError as exc:
-                if "no such table" in str(exc):
+        try:
+            with self._db() as con:
+                if con is None:
                     return []
-                raise
+                try:
+                    return con.execute(sql, args).fetchall()
+                except sqlite3.OperationalError as exc:
+                    if "no such table" in str(exc):
+                        return []
+                    raise
+        except _NothingYet:
+            return []
 
     # -- memberships ------------------------------------------------------------------------
     def members(self, collection: str) -> list[Member]:

@@ -16,6 +16,7 @@ from rag.store.milvus_collections import (
 from rag.store.milvus_uri import Backend, parse_backend
 from rag.store.model import IndexOptions, ModelInfo
 from rag.store.names import validate_name
+from rag.store.pg_collections import pg_collection_exists
 
 
 def open_backend_collection(
@@ -45,7 +46,11 @@ def open_backend_collection(
             raise CollectionError(f"creating collection {name!r} needs the model it will hold (ModelInfo)")
         return create_collection(data_dir, name, info, options)
     chosen = spec.collection_name(name)
-    if (catalog_dir(spec, chosen, data_dir) / CATALOG).is_file() or not create:
+    if spec.catalog_url:
+        exists = pg_collection_exists(spec, chosen)
+    else:
+        exists = (catalog_dir(spec, chosen, data_dir) / CATALOG).is_file()
+    if exists or not create:
         return open_milvus_collection(spec, chosen, data_dir)
     if info is None:
         raise CollectionError(f"creating collection {chosen!r} needs the model it will hold (ModelInfo)")

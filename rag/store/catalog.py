@@ -125,11 +125,10 @@ def connect(
     return conn
 
 
-def init_catalog(conn: sqlite3.Connection, values: dict[str, str]) -> None:
-    """Create the schema and the first (empty) generation 0."""
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("BEGIN IMMEDIATE")
-    for stmt in SCHEMA.split(";"):
+def create_schema(conn: Any, values: dict[str, str], more: str = "") -> None:
+    """Create the tables (``SCHEMA`` plus ``more``) and the first (empty) generation 0, inside the
+    caller's transaction, in either catalog database (:mod:`rag.store.catalog_sql`)."""
+    for stmt in (SCHEMA + more).split(";"):
         if stmt.strip():
             conn.execute(stmt)
     meta = {"format": str(FORMAT_VERSION), "generation": "0", "next_chunk_id": "1", "next_segment": "1", **values}
@@ -138,6 +137,13 @@ def init_catalog(conn: sqlite3.Connection, values: dict[str, str]) -> None:
         "INSERT INTO generations(gen, committed_at, manifest) VALUES (0, ?, ?)",
         (values.get("created_at", ""), json.dumps({"segments": []})),
     )
+
+
+def init_catalog(conn: sqlite3.Connection, values: dict[str, str]) -> None:
+    """Create the schema and the first (empty) generation 0 in a new SQLite catalog file."""
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("BEGIN IMMEDIATE")
+    create_schema(conn, values)
     conn.execute("COMMIT")
 
 

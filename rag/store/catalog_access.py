@@ -1,20 +1,15 @@
-"""How a collection object reaches its catalog file, whichever backend holds the vectors.
+"""What a catalog says about its collection, read once when the collection is opened.
 
-The settings a collection was created with are read once, when it is opened. After that each
-thread reads through its own read-only connection (SQLite connections must not be shared
-between threads), the one writer holding ``write.lock`` uses one read-write connection, and
-closing the collection closes them all.
+(Connections, locks and leases come from the catalog database, :mod:`rag.store.catalog_db`.)
 """
 
 from __future__ import annotations
 
 import sqlite3
-import threading
-import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.store.catalog import FORMAT_VERSION, connect, read_meta
+from rag.store.catalog import FORMAT_VERSION, read_meta
 from rag.store.errors import CollectionError
 from rag.store.model import IndexOptions, ModelInfo
 
@@ -42,8 +37,12 @@ def read_catalog_meta(catalog_path: Path) -> dict[str, str]:
 
 
 def read_header(catalog_path: Path) -> CatalogHeader:
-    """Read a catalog's settings; ``CollectionError`` naming the file if it is unreadable or foreign."""
-    meta = read_catalog_meta(catalog_path)
+    """Read a catalog file's settings; ``CollectionError`` naming the file if it is unreadable or foreign."""
+    return header_of(read_catalog_meta(catalog_path), catalog_path)
+
+
+def header_of(meta: dict[str, str], catalog_path: Path | str) -> CatalogHeader:
+    """A catalog's settings from its ``meta``; ``CollectionError`` naming the catalog if they are malformed."""
     try:
         fmt = int(meta["format"])
         header = CatalogHeader(meta["name"], ModelInfo.from_json(meta["model"]),
@@ -53,43 +52,3 @@ def read_header(catalog_path: Path) -> CatalogHeader:
     if fmt != FORMAT_VERSION:
         raise CollectionError(f"catalog {catalog_path} has format {fmt}; this code reads {FORMAT_VERSION}")
     return header
-
-
-class _Conn(sqlite3.Connection):
-    """A connection class that supports weak references (so :meth:`CatalogConnections.close` finds them)."""
-
-
-class CatalogConnections:
-    """One read-only connection per thread and one writer connection to a catalog file."""
-
-    def __init__(self, path: Path, durable: bool) -> None:
-        self.path = path
-        self._durable = durable
-        self._lock = threading.Lock()
-        self._local = threading.local()
-        self._all: weakref.WeakSet[_Conn] = weakref.WeakSet()
-        self._writer: sqlite3.Connection | None = None
-
-    def reader(self) -> sqlite3.Connection:
-        """This thread's read-only connection."""
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect(self.path, read_only=True, factory=_Conn)
-            self._local.conn = conn
-            self._all.add(conn)
-        return conn
-
-    def writer(self) -> sqlite3.Connection:
-        """The read-write connection; only the holder of the collection's ``write.lock`` may use it."""
-        with self._lock:
-            if self._writer is None:
-                self._writer = connect(self.path, durable=self._durable, factory=_Conn)
-                self._all.add(self._writer)
-            return self._writer
-
-    def close(self) -> None:
-        """Close every connection opened so far (later calls open new ones)."""
-        for conn in list(self._all):
-            conn.close()
-        self._local = threading.local()
-        self._writer = None

@@ -21,7 +21,6 @@ views of a generation share one copy of its search structures.
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
 import weakref
 from collections.abc import Callable
@@ -29,11 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from rag.store.catalog import current_generation, manifest_of, timestamp
-from rag.store.catalog_access import CatalogConnections, CatalogHeader, read_header
+from rag.store.catalog_access import CatalogHeader, read_header
+from rag.store.catalog_db import CatalogDB, FileCatalog
 from rag.store.errors import CollectionError
 from rag.store.faiss_vectors import FaissVectors
 from rag.store.folders import list_folders, new_folder, remove_retired, rename_folder, retire_folder, write_catalog
-from rag.store.locks import lease_generation, release_lease
+from rag.store.locks import release_lease
 from rag.store.model import IndexOptions, ModelInfo, check_model
 from rag.store.names import is_name, validate_name
 from rag.store.view import View
@@ -45,34 +45,42 @@ __all__ = ["CATALOG", "Collection", "create_collection", "delete_collection", "l
            "open_collection", "rename_collection", "validate_name"]
 
 
-def _faiss_store(header: CatalogHeader, path: Path, name: str, reader: Callable[[], sqlite3.Connection]) -> Any:
-    return FaissVectors(path, name, header.info, header.options)
+def _faiss_store(header: CatalogHeader, col: Collection) -> Any:
+    return FaissVectors(col.path, col.name, header.info, header.options, col.db)
 
 
 class Collection:
-    """One collection folder; open with :meth:`open` or :func:`open_collection`.
+    """One collection; open with :meth:`open` or :func:`open_collection`.
 
-    ``catalog`` is the catalog file's name in the folder and ``store(header, path, name, reader)``
-    makes the vector store (``reader()`` gives this thread's catalog connection) (FAISS segments by default; :class:`~rag.store.milvus.MilvusCollection`
-    passes Milvus).
+    ``path`` is its folder, ``catalog`` the catalog file's name in it; ``store(header, collection)``
+    makes the vector store (FAISS segments by default; :class:`~rag.store.milvus.MilvusCollection`
+    passes Milvus). A collection whose catalog is elsewhere (PostgreSQL) passes ``header`` and its
+    catalog database ``db`` instead, and may have no folder (``path`` is then ``None``).
     """
 
-    def __init__(self, path: Path, catalog: str = CATALOG,
-                 store: Callable[..., Any] = _faiss_store) -> None:
-        self.path = Path(path).resolve()
-        self.catalog_path = self.path / catalog
-        if not self.catalog_path.is_file():
-            raise CollectionError(f"{self.path} is not a collection (no {catalog})")
-        header = read_header(self.catalog_path)
-        self.name: str = self.path.name if is_name(self.path.name) else header.name
+    def __init__(self, path: Path | None, catalog: str = CATALOG, store: Callable[..., Any] = _faiss_store,
+                 *, header: CatalogHeader | None = None, db: CatalogDB | None = None) -> None:
+        self.path = None if path is None else Path(path).resolve()
+        if db is None:
+            assert self.path is not None
+            self.catalog_path: Path | None = self.path / catalog
+            if not self.catalog_path.is_file():
+                raise CollectionError(f"{self.path} is not a collection (no {catalog})")
+            header = read_header(self.catalog_path)
+            self.name: str = self.path.name if is_name(self.path.name) else header.name
+            db = FileCatalog(self.path, catalog, header.options.durable)
+            self.sources_dir = self.path / "sources"
+            self.locks_dir = self.path / "locks"
+        else:
+            assert header is not None
+            self.catalog_path = None
+            self.name = header.name
         self.info = header.info
         self.options = header.options
         self.meta = header.meta
-        self.sources_dir = self.path / "sources"
-        self.locks_dir = self.path / "locks"
+        self.db: CatalogDB = db
         self._lock = threading.Lock()
-        self._catalog = CatalogConnections(self.catalog_path, self.options.durable)
-        self.vectors = store(header, self.path, self.name, self._conn)
+        self.vectors = store(header, self)
         self._snapshots: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
         self._latest: Any = None  # the current generation, kept loaded when the store asks for it
 
@@ -105,12 +113,12 @@ class Collection:
         return self.current_generation()
 
     # ------------------------------------------------------------------ reading
-    def _conn(self) -> sqlite3.Connection:
-        return self._catalog.reader()
+    def _conn(self) -> Any:
+        return self.db.reader()
 
-    def _writer_conn(self) -> sqlite3.Connection:
-        """The catalog connection writers use; only the holder of ``write.lock`` touches it."""
-        return self._catalog.writer()
+    def _writer_conn(self) -> Any:
+        """The catalog connection writers use; only the holder of the write lock touches it."""
+        return self.db.writer()
 
     def current_generation(self) -> int:
         """The current (last committed) generation."""
@@ -135,7 +143,7 @@ class Collection:
                 return View(self, snap)
         raise CollectionError(f"collection {self.name!r}: could not open a generation (writers too busy?)")
 
-    def _snapshot_at(self, gen: int, conn: sqlite3.Connection) -> Any:
+    def _snapshot_at(self, gen: int, conn: Any) -> Any:
         """The snapshot of ``gen``, which must exist (the writer's base generation)."""
         with self._lock:
             snap = self._snapshots.get(gen)
@@ -145,9 +153,9 @@ class Collection:
             raise CollectionError(f"collection {self.name!r}: generation {gen} has no manifest")
         return snap
 
-    def _load_snapshot(self, gen: int, conn: sqlite3.Connection) -> Any:
+    def _load_snapshot(self, gen: int, conn: Any) -> Any:
         """Lease ``gen`` and load it; ``None`` if it was collected in the meantime."""
-        fd = lease_generation(self.locks_dir, gen)
+        fd = self.db.lease(gen)
         try:
             manifest = manifest_of(conn, gen)
             if manifest is None:
@@ -172,7 +180,7 @@ class Collection:
     def close(self) -> None:
         """Close this object's catalog connections (views of it must not be used afterwards)."""
         self._forget_current()
-        self._catalog.close()
+        self.db.close()
 
 
 def record_name(catalog: Path) -> Callable[[Path], None]:

@@ -9,19 +9,20 @@ open transaction. Where the vectors go is the writer's business.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from rag.documents import Chunk, Clause, DefinedTerm, Document
 from rag.store import sparse as sparse_mod
 from rag.store.catalog import encode_lines, timestamp
-from rag.store.fsutil import write_bytes_atomic
-from rag.store.model import IndexOptions, ModelInfo
+from rag.store.model import ModelInfo
+
+if TYPE_CHECKING:
+    from rag.store.catalog_db import CatalogDB
 
 FLOAT16_MAX = float(np.finfo(np.float16).max)
 
@@ -96,19 +97,8 @@ def _colbert_float16(colbert: Sequence[np.ndarray] | None, n: int, cdim: int | N
     return out
 
 
-def store_source(sources_dir: Path, source: bytes | None, sync: bool) -> str | None:
-    """Keep the original file's bytes (content-addressed, written once); its file name, or None."""
-    if source is None:
-        return None
-    name = hashlib.sha256(source).hexdigest() + ".bin"
-    path = sources_dir / name
-    if not path.exists():
-        write_bytes_atomic(path, bytes(source), sync)
-    return name
-
-
 def insert_document(
-    conn: sqlite3.Connection,
+    conn: Any,
     document: Document,
     chunks: Sequence[Chunk],
     clauses: Sequence[Clause],
@@ -123,14 +113,15 @@ def insert_document(
     """Insert the document's catalog rows (in the caller's transaction); its id and its chunk ids."""
     text = document.text
     size = len(source) if source is not None else len(text.encode("utf-8"))
-    cur = conn.execute(
+    row = conn.execute(
         "INSERT INTO documents(name, content_hash, media_type, language, pages, chunks, added_at, size_bytes,"
-        " text, page_spans, lines, warnings, source_file, added_gen) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " text, page_spans, lines, warnings, source_file, added_gen) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+        " RETURNING id",
         (document.name, content_hash, document.media_type, document.language, document.page_count, len(chunks),
          timestamp(), size, text, json.dumps([list(p) for p in document.page_spans]), encode_lines(document.lines),
          json.dumps(list(document.warnings)), source_file, generation),
     )
-    doc_id = int(cur.lastrowid)
+    doc_id = int(row.fetchone()[0])
     ids = np.arange(first_chunk_id, first_chunk_id + len(chunks), dtype=np.int64)
     conn.executemany(
         'INSERT INTO chunks(id, doc_id, start, "end", page_first, page_last, clause, heading_path, text)'
@@ -153,11 +144,10 @@ def insert_document(
 
 
 def record_document(
-    conn: sqlite3.Connection,
+    conn: Any,
     collection: str,
     info: ModelInfo,
-    options: IndexOptions,
-    sources_dir: Path,
+    db: CatalogDB,
     generation: int,
     first_chunk_id: int,
     document: Document,
@@ -171,10 +161,10 @@ def record_document(
     source: bytes | None,
 ) -> tuple[CheckedVectors, int, np.ndarray]:
     """What a writer's ``add_document`` does before its vectors go anywhere: check everything, keep
-    the source file, insert the catalog rows. Returns the checked vectors, the document id and its
+    the source file (the catalog database keeps it), insert the catalog rows. Returns the checked vectors, the document id and its
     chunk ids."""
     checked = check_document(collection, info, document, chunks, dense, sparse, colbert, content_hash)
-    source_file = store_source(sources_dir, source, options.durable)
+    source_file = None if source is None else db.put_source(conn, bytes(source))
     doc_id, ids = insert_document(conn, document, chunks, clauses, terms, content_hash=content_hash,
                                   source=source, source_file=source_file, generation=generation,
                                   first_chunk_id=first_chunk_id)

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.store.catalog_db import CatalogDB
 from rag.store.cleanup import collect_garbage
 from rag.store.errors import CollectionError
 from rag.store.faiss_batch import FaissBatch
@@ -30,8 +31,9 @@ class FaissVectors:
 
     keeps_current = False  # loading a generation is cheap: memory maps shared with older ones
 
-    def __init__(self, root: Path, name: str, info: ModelInfo, options: IndexOptions) -> None:
+    def __init__(self, root: Path, name: str, info: ModelInfo, options: IndexOptions, db: CatalogDB) -> None:
         self.root = root
+        self.db = db
         self.parts_dir = root / "parts"
         self._name, self._info, self._options = name, info, options
         self._lock = threading.Lock()
@@ -64,7 +66,7 @@ class FaissVectors:
         return FaissBatch(self._name, self.parts_dir, self._info, self._options, conn, meta, base)
 
     def clean_up(self, conn: sqlite3.Connection) -> None:
-        collect_garbage(conn, self.root)
+        collect_garbage(conn, self.db, self.parts_dir)
 
     # ------------------------------------------------------------------ accounting
     def stats(self, snap: Snapshot) -> tuple[dict[str, Any], dict[str, int]]:

@@ -18,10 +18,15 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import time
 from pathlib import Path
+from typing import Any
 
 from rag.store.errors import CollectionBusy
+from rag.store.fsutil import TMP_MARK, remove_path
+
+_LOCK_RE = re.compile(r"^gen-(\d+)\.lock$")
 
 
 class WriteLock:
@@ -95,11 +100,16 @@ def lease_generation(locks_dir: Path, gen: int) -> int:
     return fd
 
 
-def release_lease(fd: int) -> None:
+def release_lease(lease: Any) -> None:
+    """End a lease (or exclusive hold): a lock file's fd here, or an object with ``release()``
+    (:mod:`rag.store.pg_catalog`)."""
+    if not isinstance(lease, int):
+        lease.release()
+        return
     try:
-        fcntl.flock(fd, fcntl.LOCK_UN)
+        fcntl.flock(lease, fcntl.LOCK_UN)
     finally:
-        os.close(fd)
+        os.close(lease)
 
 
 def try_exclusive(locks_dir: Path, gen: int) -> int | None:
@@ -111,3 +121,22 @@ def try_exclusive(locks_dir: Path, gen: int) -> int | None:
         os.close(fd)
         return None
     return fd
+
+
+def forget_stale_leases(locks_dir: Path, live_gens: set[int]) -> int:
+    """Remove lease files of generations the catalog no longer has (and temporary files); how many."""
+    removed = 0
+    if not locks_dir.is_dir():
+        return 0
+    for f in locks_dir.iterdir():
+        m = _LOCK_RE.match(f.name)
+        if m and int(m.group(1)) not in live_gens:
+            fd = try_exclusive(locks_dir, int(m.group(1)))
+            if fd is not None:
+                try:
+                    f.unlink(missing_ok=True)
+                finally:
+                    release_lease(fd)
+        elif TMP_MARK in f.name:
+            remove_path(f)
+    return removed

@@ -27,7 +27,6 @@ missing; deleting those documents and ingesting them again repairs the collectio
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -55,7 +54,7 @@ class MilvusSide(Protocol):
 
     def forget_uncommitted(self, first_chunk: int) -> None: ...
 
-    def renormalise(self, conn: sqlite3.Connection, gen: int) -> None: ...
+    def renormalise(self, conn: Any, gen: int) -> None: ...
 
 
 @dataclass
@@ -68,7 +67,7 @@ class _Pending:
 class MilvusBatch:
     """The Milvus side of one writer's batch (see the module docstring)."""
 
-    def __init__(self, store: MilvusSide, conn: sqlite3.Connection, meta: dict[str, str]) -> None:
+    def __init__(self, store: MilvusSide, conn: Any, meta: dict[str, str]) -> None:
         self._store = store
         self._table = store.table
         self._conn = conn

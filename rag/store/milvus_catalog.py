@@ -132,7 +132,7 @@ def apply_df(conn: sqlite3.Connection, terms: np.ndarray, deltas: np.ndarray) ->
     """Add ``deltas`` to the ``df`` of ``terms`` (inside the caller's transaction); drop zeros."""
     pairs = [(int(t), int(d)) for t, d in zip(terms.tolist(), deltas.tolist()) if d]
     conn.executemany(
-        "INSERT INTO milvus_df(term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + excluded.df", pairs
+        "INSERT INTO milvus_df(term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = milvus_df.df + excluded.df", pairs
     )
     if any(d < 0 for _, d in pairs):
         conn.execute("DELETE FROM milvus_df WHERE df <= 0")

@@ -1,6 +1,8 @@
 """Collections whose vectors are on Milvus: create, open, list, rename and delete them.
 
-A Milvus-backed collection is a catalog folder (``<catalogs>/<name>/milvus-catalog.sqlite``,
+With a PostgreSQL catalog (``?catalog=postgresql://...`` in the address, or ``RAG_CATALOG``) each
+call goes to :mod:`rag.store.pg_collections` instead of catalog folders. Otherwise a Milvus-backed
+collection is a catalog folder (``<catalogs>/<name>/milvus-catalog.sqlite``,
 ``sources/``, ``locks/``, ``write.lock``; where ``<catalogs>`` is depends on the address, see
 :mod:`rag.store.milvus_uri`) plus one Milvus collection holding the vectors
 (:mod:`rag.store.milvus_vectors`). It is read and written like any other collection.
@@ -11,42 +13,21 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
-from typing import Any
 
 from rag.store import milvus_catalog as mcat
+from rag.store import pg_collections as pgc
 from rag.store.catalog import timestamp
 from rag.store.catalog_access import read_catalog_meta
-from rag.store.collection import Collection, record_name
+from rag.store.collection import record_name
 from rag.store.errors import CollectionError
 from rag.store.folders import list_folders, locked, new_folder, remove_retired, rename_folder, retire_folder, write_catalog
+from rag.store.milvus_collection import CATALOG, MilvusCollection
 from rag.store.milvus_engine import MilvusTable
 from rag.store.milvus_uri import Backend, milvus_collection_name, parse_backend
-from rag.store.milvus_vectors import MilvusVectors
 from rag.store.model import IndexOptions, ModelInfo
 from rag.store.names import validate_name
 
-CATALOG = "milvus-catalog.sqlite"
 BACKEND_KIND = "milvus"
-
-
-class MilvusCollection(Collection):
-    """A :class:`~rag.store.collection.Collection` whose vectors are on Milvus."""
-
-    def __init__(self, backend: Backend, path: Path) -> None:
-        path = Path(path).resolve()
-        if not (path / CATALOG).is_file():
-            raise CollectionError(f"{path} is not a Milvus-backed collection (no {CATALOG})")
-        self.backend = backend
-
-        def store(header: Any, path: Path, name: str, reader: Any) -> MilvusVectors:
-            return MilvusVectors(backend, header, path, name, reader)
-
-        super().__init__(path, CATALOG, store)
-        self.table: MilvusTable = self.vectors.table
-        self.catalog_id: str = self.vectors.catalog_id
-
-    def __repr__(self) -> str:
-        return f"MilvusCollection({self.name!r}, {self.info.describe()}, backend={self.backend.uri!r})"
 
 
 def as_backend(backend: str | Backend) -> Backend:
@@ -79,6 +60,8 @@ def create_milvus_collection(
     backend = as_backend(backend)
     if not backend.is_milvus:
         raise CollectionError(f"{backend.uri} is not a Milvus backend")
+    if backend.catalog_url:
+        return pgc.create_pg_collection(backend, name, info, options)
     final = catalog_dir(backend, name, data_dir)
     options = options or IndexOptions()
     catalog_id = uuid.uuid4().hex
@@ -116,6 +99,8 @@ def open_milvus_collection(
 ) -> MilvusCollection:
     """Open collection ``name`` on a Milvus backend; ``CollectionError`` if there is none."""
     backend = as_backend(backend)
+    if backend.catalog_url:
+        return pgc.open_pg_collection(backend, name)
     path = catalog_dir(backend, name, data_dir)
     if not (path / CATALOG).is_file():
         raise CollectionError(f"no collection {name!r} on {backend.uri} (no catalog in {path})")
@@ -124,7 +109,10 @@ def open_milvus_collection(
 
 def list_milvus_collections(backend: str | Backend, data_dir: str | os.PathLike[str] | None = None) -> list[str]:
     """Names of the collections whose catalogs are in this backend's catalog folder (sorted)."""
-    return list_folders(as_backend(backend).catalogs(data_dir), CATALOG)
+    backend = as_backend(backend)
+    if backend.catalog_url:
+        return pgc.list_pg_collections(backend)
+    return list_folders(backend.catalogs(data_dir), CATALOG)
 
 
 def rename_milvus_collection(
@@ -134,6 +122,8 @@ def rename_milvus_collection(
     """Rename collection ``name`` to ``new_name``: its catalog folder; the Milvus collection keeps its name
     (the catalog records it), so the rename is one ``os.rename``."""
     backend = as_backend(backend)
+    if backend.catalog_url:
+        return pgc.rename_pg_collection(backend, name, new_name, wait, timeout)
     path = catalog_dir(backend, name, data_dir)
     new_path = catalog_dir(backend, new_name, data_dir)
     if not (path / CATALOG).is_file():
@@ -157,6 +147,8 @@ def delete_milvus_collection(
     to another machine's catalog.
     """
     backend = as_backend(backend)
+    if backend.catalog_url:
+        return pgc.delete_pg_collection(backend, name, wait, timeout, force)
     path = catalog_dir(backend, name, data_dir)
     table = MilvusTable(backend, milvus_collection_name(name), ModelInfo("unknown", 1), IndexOptions())
     if not (path / CATALOG).is_file():

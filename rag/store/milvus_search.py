@@ -16,7 +16,6 @@ Results are ordered like the FAISS backend's: score descending, then chunk id as
 
 from __future__ import annotations
 
-import sqlite3
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -45,7 +44,7 @@ class MilvusSnapshot:
 
     def __init__(self, collection: str, gen: int, bound: int, ids: np.ndarray, doc_of: np.ndarray,
                  hidden_docs: list[int], hidden_rows: int, length_sum: float, lease_fd: int | None,
-                 table: MilvusTable, info: ModelInfo, reader: Callable[[], sqlite3.Connection]) -> None:
+                 table: MilvusTable, info: ModelInfo, reader: Callable[[], Any]) -> None:
         self.collection = collection
         self._table = table
         self._info = info

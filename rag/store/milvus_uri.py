@@ -11,14 +11,17 @@
 
 A path after the server (``milvus://host:19530/contracts``) names the collection. Query
 parameters: ``catalog=/folder`` puts the catalogs of this backend in that folder instead,
-``db=name`` picks a Milvus database.
+``catalog=postgresql://user@host:5432/db`` (or ``RAG_CATALOG``) puts them in a PostgreSQL
+database, so app replicas on several hosts share the collections (:mod:`rag.store.pg_catalog`;
+passwords as libpq takes them: in the address, ``PGPASSWORD`` or ``~/.pgpass``), ``db=name``
+picks a Milvus database. FAISS keeps its segments in local files, so it takes no PostgreSQL catalog.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -42,6 +45,8 @@ class Backend:
     catalog_root: Path | None = None
     token: str = ""
     db_name: str = ""
+    #: ``postgresql://...`` when the catalogs are in PostgreSQL, else empty (SQLite files)
+    catalog_url: str = field(default="", repr=False)
 
     @property
     def is_milvus(self) -> bool:
@@ -71,8 +76,26 @@ class Backend:
         return validate_name(chosen)
 
 
-def parse_backend(text: str | None) -> Backend:
-    """Parse a backend address; ``CollectionError`` names what is wrong with it."""
+def parse_backend(text: str | None, catalog: str | None = None) -> Backend:
+    """Parse a backend address; ``CollectionError`` names what is wrong with it.
+
+    ``catalog`` (``RAG_CATALOG``): a ``postgresql://`` address for the catalogs, unless the
+    address names its own ``catalog=``.
+    """
+    spec = _parse(text)
+    url = spec.catalog_url or (catalog or "").strip()
+    if url and not url.startswith(PG_SCHEMES):
+        raise CollectionError(f"catalog {url!r}: give a postgresql://user@host:5432/database address")
+    if url and not spec.is_milvus:
+        raise CollectionError("a PostgreSQL catalog needs vectors on a Milvus server (RAG_BACKEND=milvus://host:19530): "
+                              "the faiss backend keeps its segments in files on one host")
+    return replace(spec, catalog_url=url) if url else spec
+
+
+PG_SCHEMES = ("postgresql://", "postgres://")
+
+
+def _parse(text: str | None) -> Backend:
     raw = (text or "").strip()
     if raw in ("", "faiss"):
         return Backend("faiss", "faiss")
@@ -82,7 +105,8 @@ def parse_backend(text: str | None) -> Backend:
     unknown = set(query) - {"catalog", "db"}
     if unknown:
         raise CollectionError(f"backend {raw!r}: unknown option(s) {sorted(unknown)}; known: catalog, db")
-    catalog = Path(query["catalog"]).expanduser().resolve() if query.get("catalog") else None
+    pg_url = query.get("catalog", "") if query.get("catalog", "").startswith(PG_SCHEMES) else ""
+    catalog = Path(query["catalog"]).expanduser().resolve() if query.get("catalog") and not pg_url else None
     db_name = query.get("db", "")
     if db_name and not _DB_NAME_RE.fullmatch(db_name):
         raise CollectionError(f"backend {raw!r}: invalid Milvus database name {db_name!r}")
@@ -95,7 +119,8 @@ def parse_backend(text: str | None) -> Backend:
             raise CollectionError(f"backend {raw!r}: a Milvus Lite path must end in .db (got {resolved.name!r})")
         if db_name:
             raise CollectionError(f"backend {raw!r}: Milvus Lite files hold one database; drop ?db=")
-        return Backend("milvus-lite", f"milvus-lite://{resolved}", address=str(resolved), catalog_root=catalog)
+        return Backend("milvus-lite", f"milvus-lite://{resolved}", address=str(resolved), catalog_root=catalog,
+                       catalog_url=pg_url)
     if scheme in ("milvus", "milvus+http", "milvus+https"):
         if not parts.hostname:
             raise CollectionError(f"backend {raw!r}: no host, e.g. milvus://localhost:19530")
@@ -114,7 +139,7 @@ def parse_backend(text: str | None) -> Backend:
         address = f"{http}://{parts.hostname}:{port}"
         canonical = f"{scheme}://{parts.hostname}:{port}" + (f"/{name}" if name else "")
         return Backend("milvus", canonical, address=address, name=name, catalog_root=catalog, token=token,
-                       db_name=db_name)
+                       db_name=db_name, catalog_url=pg_url)
     raise CollectionError(
         f"unknown backend {raw!r}: use 'faiss', 'milvus-lite:///path/file.db' or 'milvus://host:19530'"
     )

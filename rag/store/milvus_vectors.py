@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,9 +22,10 @@ from rag.store import milvus_bm25 as bm25
 from rag.store import milvus_catalog as mcat
 from rag.store.catalog import current_generation, read_meta
 from rag.store.catalog_access import CatalogHeader
+from rag.store.catalog_db import CatalogDB
 from rag.store.cleanup import collect_garbage
 from rag.store.errors import CollectionError
-from rag.store.fsutil import dir_bytes, remove_path, write_bytes_atomic
+from rag.store.fsutil import dir_bytes
 from rag.store.milvus_batch import MilvusBatch
 from rag.store.milvus_engine import IDS_PER_REQUEST, MilvusTable, sparse_arrays, sparse_row
 from rag.store.milvus_search import MilvusSnapshot
@@ -39,13 +39,13 @@ class MilvusVectors:
 
     keeps_current = True  # loading a generation reads all its chunk ids: keep the current one loaded
 
-    def __init__(self, backend: Backend, header: CatalogHeader, path: Path, name: str,
-                 reader: Callable[[], sqlite3.Connection]) -> None:
+    def __init__(self, backend: Backend, header: CatalogHeader, col: Any) -> None:
         self.backend = backend
-        self.path = path
-        self.name = name
+        self.db: CatalogDB = col.db
+        path = self.db.where
+        self.name = name = col.name
         self.info, self.options = header.info, header.options
-        self._reader = reader
+        self._reader: Callable[[], Any] = col._conn
         try:
             table_name = header.meta["milvus_collection"]
             self.catalog_id = header.meta["catalog_id"]
@@ -66,7 +66,7 @@ class MilvusVectors:
         self.table.load()
 
     # ------------------------------------------------------------------ reading
-    def load(self, conn: sqlite3.Connection, gen: int, manifest: dict[str, Any], lease_fd: int) -> MilvusSnapshot:
+    def load(self, conn: Any, gen: int, manifest: dict[str, Any], lease_fd: Any) -> MilvusSnapshot:
         if gen == 0:
             manifest = {"next_chunk_id": 1}
         ids, doc_of = mcat.live_chunks(conn, gen)
@@ -76,15 +76,14 @@ class MilvusVectors:
                               length_sum, lease_fd, self.table, self.info, self._reader)
 
     # ------------------------------------------------------------------ writing (the writer holds the lock)
-    def begin(self, conn: sqlite3.Connection, meta: dict[str, str], base: Callable[[], Any]) -> MilvusBatch:
+    def begin(self, conn: Any, meta: dict[str, str], base: Callable[[], Any]) -> MilvusBatch:
         return MilvusBatch(self, conn, meta)
 
     def mark_inflight(self, first_chunk: int) -> None:
-        marker = json.dumps({"first_chunk": int(first_chunk), "pid": os.getpid()}).encode()
-        write_bytes_atomic(self.path / INFLIGHT, marker, self.options.durable)
+        self.db.set_marker(INFLIGHT, json.dumps({"first_chunk": int(first_chunk), "pid": os.getpid()}).encode())
 
     def clear_inflight(self) -> None:
-        remove_path(self.path / INFLIGHT)
+        self.db.set_marker(INFLIGHT, None)
 
     def forget_uncommitted(self, first_chunk: int) -> None:
         """Delete a rolled-back batch's vectors now; if Milvus fails, the next writer does (``inflight.json``)."""
@@ -97,20 +96,20 @@ class MilvusVectors:
             warnings.warn(f"collection {self.name!r}: could not delete the rolled-back batch's vectors now "
                           f"({exc}); the next writer will", stacklevel=4)
 
-    def clean_up(self, conn: sqlite3.Connection) -> None:
+    def clean_up(self, conn: Any) -> None:
         """Collect old generations, purge their rows, delete purged and uncommitted vectors from Milvus."""
-        inflight = read_inflight(self.path / INFLIGHT)
+        inflight = read_inflight(self.db.get_marker(INFLIGHT))
         if inflight is not None:
             committed = int(read_meta(conn)["next_chunk_id"])
             self.table.delete_from(max(inflight, committed))
             self.clear_inflight()
-        collect_garbage(conn, self.path)
+        collect_garbage(conn, self.db)
         purged = mcat.purged_trash(conn)
         if purged:
             self.table.delete_documents([doc for doc, _, _ in purged])
             mcat.forget_trash(conn, purged)
 
-    def renormalise(self, conn: sqlite3.Connection, gen: int) -> None:
+    def renormalise(self, conn: Any, gen: int) -> None:
         """Rewrite BM25 weights with generation ``gen``'s average length; ask Milvus to compact."""
         if self.info.sparse == "bm25":
             ids, _ = mcat.live_chunks(conn, gen)
@@ -169,9 +168,14 @@ class MilvusVectors:
         extra = m_ids[~live & ~np.isin(m_docs, snap.hidden_docs)]
         if len(extra):
             problems.append(f"Milvus rows below id {snap.bound} that no document owns: {extra[:10].tolist()}")
-        if self.info.sparse == "bm25" and snap.gen == current_generation(conn):
-            want = mcat.recount_df(conn, snap.gen)
-            have = dict(conn.execute("SELECT term, df FROM milvus_df").fetchall())
+        if self.info.sparse == "bm25":
+            conn.execute("BEGIN DEFERRED")  # one read snapshot: milvus_df follows the current generation
+            try:
+                current = snap.gen == current_generation(conn)
+                want = mcat.recount_df(conn, snap.gen) if current else {}
+                have = dict(conn.execute("SELECT term, df FROM milvus_df").fetchall()) if current else {}
+            finally:
+                conn.execute("COMMIT")
             if want != have:
                 diff = sorted(set(want.items()) ^ set(have.items()))[:5]
                 problems.append(f"BM25 document frequencies differ from the documents' terms: {diff}")
@@ -185,12 +189,11 @@ class MilvusVectors:
         return problems
 
 
-def read_inflight(path: os.PathLike[str]) -> int | None:
+def read_inflight(marker: bytes | None) -> int | None:
     """The first chunk id of a batch that wrote to Milvus and may not have finished, if any."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return int(json.load(fh)["first_chunk"])
-    except FileNotFoundError:
+    if marker is None:
         return None
+    try:
+        return int(json.loads(marker)["first_chunk"])
     except (ValueError, KeyError, TypeError):
         return 0  # unreadable (torn by a crash): sweep everything above the committed ids

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any, Protocol
 
+from rag.store.catalog_db import CatalogDB
 from rag.store.model import IndexOptions, ModelInfo
 from rag.store.vectors import VectorStore
 
@@ -14,20 +14,19 @@ class CollectionParts(Protocol):
     """The parts of a :class:`~rag.store.collection.Collection` its views and writers use."""
 
     name: str
-    path: Path
+    path: Path | None
     info: ModelInfo
     options: IndexOptions
-    catalog_path: Path
-    sources_dir: Path
+    db: CatalogDB
     vectors: VectorStore
 
-    def _conn(self) -> sqlite3.Connection:
+    def _conn(self) -> Any:
         """This thread's read-only catalog connection."""
 
-    def _writer_conn(self) -> sqlite3.Connection:
-        """The catalog connection of the writer holding ``write.lock``."""
+    def _writer_conn(self) -> Any:
+        """The catalog connection of the writer holding the write lock."""
 
-    def _snapshot_at(self, gen: int, conn: sqlite3.Connection) -> Any:
+    def _snapshot_at(self, gen: int, conn: Any) -> Any:
         """The loaded (leased) vector snapshot of generation ``gen``."""
 
     def _forget_current(self) -> None:

@@ -15,7 +15,6 @@ commits the catalog (the commit point) and calls ``committed``; on any error, ``
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -78,13 +77,13 @@ class VectorStore(Protocol):
     #: keep the current snapshot loaded between views (worth it when loading asks a server)
     keeps_current: bool
 
-    def load(self, conn: sqlite3.Connection, gen: int, manifest: dict[str, Any], lease_fd: int) -> VectorSnapshot:
+    def load(self, conn: Any, gen: int, manifest: dict[str, Any], lease_fd: Any) -> VectorSnapshot:
         """Load generation ``gen``; the snapshot owns the lease ``lease_fd`` and releases it when dropped."""
 
-    def begin(self, conn: sqlite3.Connection, meta: dict[str, str], base: Callable[[], Any]) -> VectorBatch:
+    def begin(self, conn: Any, meta: dict[str, str], base: Callable[[], Any]) -> VectorBatch:
         """A batch inside the writer's open transaction; ``base()`` loads the current generation if needed."""
 
-    def clean_up(self, conn: sqlite3.Connection) -> None:
+    def clean_up(self, conn: Any) -> None:
         """Collect old generations and what only they used (before a batch and after a commit)."""
 
     def stats(self, snap: Any) -> tuple[dict[str, Any], dict[str, int]]:

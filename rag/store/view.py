@@ -1,7 +1,7 @@
 """Read-only views: one generation's catalog rows and vectors, consistent while writers commit.
 
 A view is cheap (the loaded vector snapshot, :mod:`rag.store.vectors`, is shared by all views
-of a generation in the process) and thread-safe (catalog reads use one SQLite connection per
+of a generation in the process) and thread-safe (catalog reads use one connection per
 thread; the search structures are immutable). Every catalog query carries the view's
 generation, so rows added or deleted by later commits are invisible to it, and nothing it can
 see is purged while it lives. Searches go to the snapshot of whichever store holds the vectors.
@@ -99,11 +99,11 @@ class View:
             raise self._no_document(doc_id)
         if rows[0][0] is None:
             return None
-        path = self._col.sources_dir / rows[0][0]
-        try:
-            return path.read_bytes()
-        except FileNotFoundError:
-            raise CollectionError(f"collection {self.name!r}: source copy {path} of document {doc_id} is missing") from None
+        data = self._col.db.read_source(rows[0][0])
+        if data is None:
+            raise CollectionError(f"collection {self.name!r}: source copy {rows[0][0]} of document {doc_id} is missing "
+                                  f"({self._col.db.where})")
+        return data
 
     def clauses(self, doc_id: int) -> list[Clause]:
         self.document_info(doc_id)
@@ -189,15 +189,9 @@ class View:
         snap = self._snap
         docs = self._query(f"SELECT COUNT(*) FROM documents d WHERE {VISIBLE}", {})[0][0]
         counts, store_bytes = self._col.vectors.stats(snap)
-        parts = {"catalog": 0, **store_bytes, "sources": 0}
-        for suffix in ("", "-wal", "-shm"):
-            p = self._col.catalog_path.with_name(self._col.catalog_path.name + suffix)
-            if p.exists():
-                parts["catalog"] += p.stat().st_size
         files = self._query(f"SELECT DISTINCT d.source_file FROM documents d WHERE d.source_file IS NOT NULL AND {VISIBLE}", {})
-        for (f,) in files:
-            p = self._col.sources_dir / f
-            parts["sources"] += p.stat().st_size if p.exists() else 0
+        parts = {"catalog": self._col.db.size_bytes(), **store_bytes,
+                 "sources": self._col.db.source_bytes([f for (f,) in files])}
         return {
             "name": self.name,
             "generation": self.generation,

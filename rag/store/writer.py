@@ -2,7 +2,7 @@
 
 Lifecycle (``with collection.writer() as w: ...``):
 
-1. take ``write.lock`` (``CollectionBusy`` or wait), let the vector store clean up after
+1. take the write lock (``CollectionBusy`` or wait), let the vector store clean up after
    earlier writers, then ``BEGIN IMMEDIATE`` on the catalog: the batch's rows are inserted as
    they come, tagged with the generation being built, inside one open transaction that readers
    cannot see; chunk ids are allocated from ``meta.next_chunk_id``;
@@ -34,7 +34,6 @@ from rag.store import image_rows
 from rag.store.catalog import read_meta, timestamp
 from rag.store.document_rows import record_document
 from rag.store.errors import CollectionError
-from rag.store.locks import WriteLock
 from rag.store.parts import CollectionParts
 
 
@@ -43,7 +42,7 @@ class Writer:
 
     def __init__(self, collection: CollectionParts, wait: bool = False, timeout: float | None = None) -> None:
         self._col = collection
-        self._lock = WriteLock(collection.path / "write.lock", collection.name)
+        self._lock = collection.db.write_lock(collection.name)
         self._lock.acquire(wait=wait, timeout=timeout)
         self._conn = None
         self._batch: Any = None
@@ -99,7 +98,7 @@ class Writer:
         self._check_open()
         col = self._col
         checked, doc_id, ids = record_document(
-            self._conn, col.name, col.info, col.options, col.sources_dir, self.generation, self._next_chunk,
+            self._conn, col.name, col.info, col.db, self.generation, self._next_chunk,
             document, chunks, dense, sparse, colbert, clauses, terms, content_hash, source)
         self._next_chunk += len(chunks)
         self._dirty = True

@@ -91,14 +91,15 @@ def check_answer(result: Any, view: Any) -> int:
     return len(chunks)
 
 
-def serve(tmp_path: Path, tiny_m3_dir: Path, seconds: float, readers: int, seed: int) -> dict[str, Any]:
+def serve(tmp_path: Path, tiny_m3_dir: Path, seconds: float, readers: int, seed: int,
+          **store: str) -> dict[str, Any]:
     from ingest.pipeline import Source
     from rag.answer import answer, make_llm
     from rag.config import Settings
     from rag.engine import Engine
 
     settings = replace(Settings(), embed_model=str(tiny_m3_dir), rerank_model=None, data_dir=tmp_path / "data",
-                       device="cpu", llm_backend="extractive")
+                       device="cpu", llm_backend="extractive", **store)
     engine = Engine(settings)
     rng = random.Random(seed)
     first = [Source.upload(f"base-{i}.txt", contract(rng, f"base-{i}")) for i in range(6)]
@@ -204,6 +205,18 @@ def serve(tmp_path: Path, tiny_m3_dir: Path, seconds: float, readers: int, seed:
 
 def test_ten_seconds_of_queries_during_ingest_and_delete(tmp_path: Path, tiny_m3_dir: Path) -> None:
     figures = serve(tmp_path, tiny_m3_dir, seconds=10, readers=8, seed=11)
+    assert figures["queries"] > 0 and sum(figures["writes"].values()) > 0
+
+
+def test_ten_seconds_on_milvus_with_a_postgresql_catalog(tmp_path: Path, tiny_m3_dir: Path) -> None:
+    """The same on the multi-host pair: Milvus vectors (Milvus Lite here), the catalog in PostgreSQL."""
+    pytest.importorskip("pymilvus")
+    pytest.importorskip("milvus_lite")
+    from tests.rag.store.pg_server import cluster_or_skip
+
+    with cluster_or_skip() as catalog:
+        figures = serve(tmp_path, tiny_m3_dir, seconds=10, readers=8, seed=13,
+                        backend=f"milvus-lite://{tmp_path / 'vectors.db'}", catalog=catalog)
     assert figures["queries"] > 0 and sum(figures["writes"].values()) > 0
 
 

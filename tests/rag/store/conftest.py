@@ -40,3 +40,12 @@ def doc_factory(rng):
         return make_doc(rng, name, n_chunks, **kw)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """A throw-away PostgreSQL server on loopback for the session (skips without the binaries or psycopg)."""
+    from pg_server import cluster_or_skip
+
+    with cluster_or_skip() as url:
+        yield url

@@ -2,7 +2,8 @@
 
 Every test builds a Milvus-backed collection and, where results are compared, a FAISS twin
 filled by the very same calls. Milvus Lite runs inside this process, one server per ``.db``
-folder, shared by the whole module (each test uses its own collection in it).
+folder, shared by the whole module (each test uses its own collection in it). The tests that use
+it run twice: with the catalogs in SQLite files, and in PostgreSQL (a throw-away server).
 """
 
 from __future__ import annotations
@@ -44,12 +45,33 @@ OPTS = IndexOptions(merge_factor=3, durable=False)
 _names = itertools.count()
 
 
-@pytest.fixture(scope="module")
-def lite(tmp_path_factory):
-    """One Milvus Lite server for the module (starting one costs a few seconds)."""
-    backend = parse_backend(f"milvus-lite://{tmp_path_factory.mktemp('milvus') / 'vectors.db'}")
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def lite(request, tmp_path_factory):
+    """One Milvus Lite server for the module (starting one costs a few seconds); catalogs in files or PostgreSQL."""
+    catalog = f"?catalog={request.getfixturevalue('pg_url')}" if request.param == "postgresql" else ""
+    backend = parse_backend(f"milvus-lite://{tmp_path_factory.mktemp('milvus') / 'vectors.db'}{catalog}")
     yield backend
     close_backend(backend)
+
+
+def address(backend):
+    """The backend's address as a user writes it (with its PostgreSQL catalog, if any)."""
+    return backend.uri + (f"?catalog={backend.catalog_url}" if backend.catalog_url else "")
+
+
+def lose_catalog(col):
+    """Remove a collection's catalog behind its back (another machine's, or an interrupted create)."""
+    if col.path is not None:
+        import shutil
+
+        shutil.rmtree(col.path)
+        return
+    from rag.store.pg_catalog import connect
+
+    conn = connect(col.backend.catalog_url, None)
+    conn.execute("DELETE FROM rag.collections WHERE schema_name = ?", (col.db.schema,))
+    conn.execute(f"DROP SCHEMA {col.db.schema} CASCADE")
+    conn.close()
 
 
 @pytest.fixture
@@ -279,7 +301,7 @@ def test_exception_rolls_back_the_batch_and_its_vectors(pair, doc_factory):
             raise RuntimeError("boom")
     v = mc.view()
     assert v.generation == 1 and [d.name for d in v.documents()] == ["keep.txt"]
-    assert v.stats()["milvus_rows"] == 3 and not (mc.path / INFLIGHT).exists()
+    assert v.stats()["milvus_rows"] == 3 and mc.db.get_marker(INFLIGHT) is None
     v.verify()
 
 
@@ -338,7 +360,7 @@ def test_create_open_list_delete(lite, tmp_path):
     assert name in list_milvus_collections(lite)
     with pytest.raises(CollectionError, match="already exists"):
         create_milvus_collection(lite, name, info)
-    again = open_backend_collection(lite.uri, name)
+    again = open_backend_collection(address(lite), name)
     assert isinstance(again, MilvusCollection) and again.info == info and again.catalog_id == col.catalog_id
     with pytest.raises(ModelMismatch):
         again.check_model(ModelInfo("other", 16))
@@ -353,9 +375,7 @@ def test_create_open_list_delete(lite, tmp_path):
     delete_milvus_collection(lite, name)
     assert name not in list_milvus_collections(lite)
     orphan = create_milvus_collection(lite, name, info)
-    import shutil
-
-    shutil.rmtree(orphan.path)
+    lose_catalog(orphan)
     with pytest.raises(CollectionError, match="no catalog for it"):
         create_milvus_collection(lite, name, info)
     with pytest.raises(CollectionError, match="no collection"):
