@@ -28,9 +28,23 @@ class Item:
     thumbnail: bytes = b"\x89PNG fake"
 
 
-@pytest.fixture
-def col(data_dir):
-    return create_collection(data_dir, "c", INFO, IndexOptions(durable=False))
+@pytest.fixture(params=["faiss", "milvus+postgresql"])
+def col(request, data_dir, tmp_path):
+    """The same rows whichever catalog holds them: a FAISS folder's SQLite file, or PostgreSQL
+    (with Milvus Lite for the vectors), where the portable SQL is rewritten."""
+    if request.param == "faiss":
+        yield create_collection(data_dir, "c", INFO, IndexOptions(durable=False))
+        return
+    pytest.importorskip("milvus_lite")
+    from rag.store.milvus import close_backend, create_milvus_collection
+    from rag.store.milvus_uri import parse_backend
+
+    backend = parse_backend(f"milvus-lite://{tmp_path / 'vectors.db'}?catalog={request.getfixturevalue('pg_url')}")
+    col = create_milvus_collection(backend, f"img{abs(hash(request.node.name)) % 10**8}", INFO,
+                                   IndexOptions(durable=False))
+    yield col
+    col.close()
+    close_backend(backend)
 
 
 def _items(rng, doc, n=2, dim=8):
@@ -132,9 +146,13 @@ def test_images_only_go_with_a_document_of_the_same_batch(col, doc_factory, rng)
 
 def test_a_catalog_without_the_table_reads_as_no_items(col):
     conn = col._conn()
-    assert conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'image_items'").fetchone()[0] == 0
+    exists = ("SELECT COUNT(*) FROM sqlite_master WHERE name = 'image_items'" if col.path is not None else
+              "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()"
+              " AND table_name = 'image_items'")
+    assert conn.execute(exists).fetchone()[0] == 0
     view = col.view()
     assert view.image_items().rows == [] and view.image_thumbnail(1, 0) is None
+    assert view.documents() == []  # the failed lookup did not spoil the view's connection
 
 
 def test_the_sql_uses_only_portable_placeholders_and_types():
