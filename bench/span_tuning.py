@@ -33,7 +33,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rag.eval.legalbench import OffsetMap, hit_span, load_paired  # noqa: E402
-from rag.eval.machine import machine_info, machine_tag  # noqa: E402
+from rag.eval.machine import save_results  # noqa: E402
 from rag.eval.metrics import BUDGETS, char_precision_recall_at_budget  # noqa: E402
 
 SEED = 13
@@ -156,11 +156,8 @@ def main() -> int:
     payload = {"benchmark": bench.name, "queries": len(bench.queries), "limit": args.limit,
                "documents_of": args.documents_of.stem if args.documents_of else None, "seed": args.seed,
                "dev_queries": len(dev), "held_out_queries": len(held), "model": engine.settings.embed_model,
-               "rows": rows, "machine": machine_info(), "date": time.strftime("%Y-%m-%d")}
-    out = args.results or Path("bench/results") / f"span-tuning-{bench.name}-{machine_tag()}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(payload, indent=2), encoding="utf-8")
-    print(f"saved {out}")
+               "rows": rows}
+    save_results(payload, args.results, f"span-tuning-{bench.name}")
     return 0
 
 

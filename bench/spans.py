@@ -36,7 +36,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rag.eval.legalbench import OffsetMap, load_benchmark  # noqa: E402
-from rag.eval.machine import machine_info, machine_tag  # noqa: E402
+from rag.eval.machine import save_results  # noqa: E402
 from rag.eval.metrics import BUDGETS, char_precision_recall, char_precision_recall_at_budget  # noqa: E402
 
 
@@ -174,11 +174,8 @@ def main() -> int:
             print(json.dumps(row), flush=True)
     payload = {"benchmark": bench.name, "queries": len(bench.queries), "limit": args.limit,
                "model": engine.settings.embed_model, "reranker": engine.settings.rerank_model,
-               "index": index, "rows": rows, "machine": machine_info(), "date": time.strftime("%Y-%m-%d")}
-    out = args.results or Path("bench/results") / f"spans-{bench.name}-{machine_tag()}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(payload, indent=2), encoding="utf-8")
-    print(f"saved {out}")
+               "index": index, "rows": rows}
+    save_results(payload, args.results, f"spans-{bench.name}")
     return 0
 
 

@@ -32,7 +32,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rag.eval.legalbench import load_benchmark  # noqa: E402
-from rag.eval.machine import machine_info, machine_tag  # noqa: E402
+from rag.eval.machine import save_results  # noqa: E402
 
 
 def _ingest(engine: Any, path: Path, corpus: Path, files: list[str], hook: bool) -> tuple[Any, float]:
@@ -106,12 +106,8 @@ def main() -> int:
             print(json.dumps(row), flush=True)
             load.append(os.getloadavg()[0])
     payload = {"benchmark": everything.name, "documents": len(files), "model": engine.settings.embed_model,
-               "rows": rows, "load_1min": [round(x, 1) for x in load], "machine": machine_info(),
-               "date": time.strftime("%Y-%m-%d")}
-    out = args.results or Path("bench/results") / f"unit-vectors-{everything.name}-{machine_tag()}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(payload, indent=2), encoding="utf-8")
-    print(f"saved {out}")
+               "rows": rows, "load_1min": [round(x, 1) for x in load]}
+    save_results(payload, args.results, f"unit-vectors-{everything.name}")
     return 0
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import socket
+import time
 from collections.abc import Iterable
 from importlib import metadata
+from pathlib import Path
 
 
 def cpu_model() -> str:
@@ -51,3 +54,14 @@ def machine_tag() -> str:
     cpu = cpu_model().lower()
     vendor = "amd" if "amd" in cpu else "intel" if "intel" in cpu else platform.machine()
     return f"{os.cpu_count()}core-{vendor}"
+
+
+def save_results(payload: dict, out: Path | None, default_stem: str) -> Path:
+    """Write a benchmark's results as JSON (``bench/results/<default_stem>-<machine tag>.json``
+    unless ``out`` is given), stamped with the machine and the date, and say where."""
+    payload = {**payload, "machine": machine_info(), "date": time.strftime("%Y-%m-%d")}
+    out = out or Path("bench/results") / f"{default_stem}-{machine_tag()}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+    print(f"saved {out}")
+    return out
