@@ -102,16 +102,9 @@ def tree_rows(clauses: list[Any], document: Any) -> list[dict[str, str]]:
 
 rt = state.require_runtime()
 name = state.page_collection(rt, "Clause lookup")
-try:
-    col = state.collection(rt, name)
-    view = col.view()
-    docs = {d.id: d for d in view.documents()}
-except CollectionError as exc:
-    st.error(ui.md_escape(f"Collection {name} cannot be used: {exc}"))
-    st.stop()
-if not docs:
-    st.info("This collection has no documents yet: add some on the Documents page.")
-    st.stop()
+retriever, view, listed = state.page_documents(rt, name)
+col = retriever.collection
+docs = {d.id: d for d in listed}
 
 doc_id = st.selectbox("Contract", list(docs), format_func=lambda i: docs[i].name, key=f"contract-{name}")
 info = docs[doc_id]

@@ -19,7 +19,6 @@ from app_pages import components as ui
 from app_pages import state
 from rag.review import ColumnError, ReviewStore, cuad_columns, custom_column, review, store_path
 from rag.review.export import pages_text, write
-from rag.store import CollectionError
 
 #: the columns a first visit shows: what reviewers ask of almost every commercial contract
 DEFAULT_COLUMNS = ("Governing Law", "Cap on Liability", "Change of Control", "Anti-Assignment",
@@ -118,17 +117,8 @@ def show_cell(col: Any, name: str, grid: Any, doc_id: int, column: Any, key: str
 
 rt = state.require_runtime()
 name = state.page_collection(rt, "Clause review")
-try:
-    retriever = state.retriever(rt, name)
-    col = retriever.collection
-    view = col.view()
-    docs = view.documents()
-except CollectionError as exc:
-    st.error(ui.md_escape(f"Collection {name} cannot be used: {exc}"))
-    st.stop()
-if not docs:
-    st.info("This collection has no documents yet: add some on the Documents page.")
-    st.stop()
+retriever, view, docs = state.page_documents(rt, name)
+col = retriever.collection
 store = ReviewStore(store_path(rt.engine.data_dir, name))
 
 columns = {c.name: c for c in cuad_columns() + store.custom_columns()}

@@ -240,6 +240,24 @@ def page_collection(rt: Runtime, title: str) -> str:
     return name
 
 
+def page_documents(rt: Runtime, name: str) -> tuple[Any, Any, list[Any]]:
+    """The page's retriever, a view of its collection and that view's documents; when the
+    collection cannot be used or holds no documents yet, the page says so and stops."""
+    from rag.store import CollectionError
+
+    try:
+        found = retriever(rt, name)
+        view = found.collection.view()
+        docs = view.documents()
+    except CollectionError as exc:
+        st.error(md_escape(f"Collection {name} cannot be used: {exc}"))
+        st.stop()
+    if not docs:
+        st.info("This collection has no documents yet: add some on the Documents page.")
+        st.stop()
+    return found, view, docs
+
+
 def collection_sidebar(rt: Runtime) -> str | None:
     """A collection picker in the sidebar, shared by every page; ``None`` when there is none."""
     name = current_collection(rt)
