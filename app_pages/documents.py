@@ -9,6 +9,7 @@ from app_pages import state
 from app_pages.access import own_name
 from app_pages.sharing import sharing_section
 from ingest.pipeline import Source
+from rag.models import ModelLoadError
 from rag.store import CollectionBusy, CollectionError
 
 
@@ -18,8 +19,9 @@ def remember_report(report: object, refused: list[str] | None = None) -> None:
     st.session_state["last_report"] = (report, refused or [])
 
 
-def show_change_error(exc: CollectionError) -> None:
-    """Why a change to a collection did not happen, in plain words (busy: just try again)."""
+def show_change_error(exc: Exception) -> None:
+    """Why a change to a collection did not happen, in plain words (busy: just try again; a store
+    or model error: its own message, which names the file or setting)."""
     if isinstance(exc, CollectionBusy):
         st.error("Another session is changing this collection right now; try again in a moment.")
     else:
@@ -44,8 +46,8 @@ def load_samples(rt: state.Runtime) -> None:
     try:
         report = ui.ingest_with_progress(rt.engine, [Source(p.name, path=p) for p in pdfs],
                                          own_name(rt, state.SAMPLES_COLLECTION))
-    except CollectionError as exc:
-        st.error(ui.md_escape(str(exc)))
+    except (CollectionError, ModelLoadError) as exc:  # e.g. a visual model (RAG_VISUAL_MODEL) that cannot load
+        show_change_error(exc)
         return
     state.set_collection(own_name(rt, state.SAMPLES_COLLECTION))
     remember_report(report)
@@ -104,7 +106,7 @@ def upload_section(rt: state.Runtime, name: str) -> None:
         return
     try:
         report = ui.ingest_with_progress(rt.engine, sources, name)
-    except CollectionError as exc:
+    except (CollectionError, ModelLoadError) as exc:  # busy, or a model (e.g. RAG_VISUAL_MODEL) that cannot load
         show_change_error(exc)
         return
     st.session_state["uploads"] = counter + 1  # a fresh, empty uploader

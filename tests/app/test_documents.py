@@ -81,3 +81,20 @@ def test_first_start_without_the_default_models_runs_the_demo_and_takes_an_uploa
     assert any("1 file(s) ingested" in plain(s.value) for s in at.success), [plain(e.value) for e in at.error]
     assert list(at.dataframe[0].value["document"]) == ["nda.txt"]
     assert at.sidebar.selectbox(key="collection_picker").value == "my-contracts"
+
+
+def test_an_upload_with_a_visual_model_that_cannot_load_says_why_and_stores_nothing(
+        make_app, tiny_m3_dir, tmp_path, plain) -> None:
+    """RAG_VISUAL_MODEL names a file that is not there: the upload shows the loader's message (which
+    names the file) as an error, not a traceback, and no collection is created."""
+    data_dir = tmp_path / "collections"
+    missing = tmp_path / "models" / "Visualized_m3.pth"
+    at = make_app(tiny_m3_dir, data_dir, RAG_VISUAL_MODEL=str(missing)).run()
+    at.switch_page("app_pages/documents.py").run()
+    text = (SAMPLES / "mutual-nda-harbor-lumen.txt").read_bytes()
+    at.file_uploader[0].set_value([("nda.txt", text, "text/plain")]).run()
+    next(b for b in at.button if b.label.startswith("Add 1 file(s)")).click().run()
+    assert not at.exception, at.exception
+    errors = [plain(e.value) for e in at.error]
+    assert any("Visualized_m3.pth" in e for e in errors), errors
+    assert not any("ingested" in plain(s.value) for s in at.success)
