@@ -3,7 +3,7 @@
 1. Forget old generations nobody leases (exclusive lock taken without waiting,
    then the generation's catalog row is deleted).
 2. Purge what only forgotten generations could see: document rows (with their
-   chunks, clauses and terms) deleted at or before the oldest remaining
+   chunks, clauses, terms and image items) deleted at or before the oldest remaining
    generation, and segment folders / deletion files retired by then.
 3. Remove orphans: files a crashed writer left behind (segment folders and
    deletion files no catalog row records, temporary names, unreferenced source
@@ -19,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from rag.store import image_rows
 from rag.store.catalog_db import CatalogDB
 from rag.store.fsutil import TMP_MARK, remove_path
 from rag.store.locks import release_lease
@@ -49,6 +50,7 @@ def collect_garbage(conn: Any, db: CatalogDB, parts_dir: Path | None = None) -> 
         docs = [d for (d,) in conn.execute("SELECT id FROM documents WHERE deleted_gen <= ?", (oldest,))]
         for table, col in (("chunks", "doc_id"), ("clauses", "doc_id"), ("terms", "doc_id"), ("documents", "id")):
             conn.executemany(f"DELETE FROM {table} WHERE {col} = ?", [(d,) for d in docs])
+        image_rows.purge_documents(conn, docs)
         retired = [p for (p,) in conn.execute("SELECT path FROM files WHERE retired_gen <= ?", (oldest,))]
         conn.execute("COMMIT")
     except BaseException:

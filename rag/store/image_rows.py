@@ -13,8 +13,8 @@ are in the writer's open transaction, so the catalog ``COMMIT`` is their commit 
 that fails leaves no image rows behind, and readers never see a document without its images.
 
 Visibility follows the document row (``added_gen <= G < deleted_gen``), as for chunks: a deleted
-document's items disappear with it, and its rows are removed once the catalog has purged the
-document (:func:`purge_orphans`, run by each writer).
+document's items disappear with it, and its rows are removed with the document's other rows when
+no generation can see it any more (:func:`purge_documents`, step 2 of :mod:`rag.store.cleanup`).
 
 The SQL is portable on purpose (``?`` placeholders; TEXT / INTEGER / REAL / BLOB columns; no
 SQLite-only syntax) so another catalog database can run it after a generic translation. An old
@@ -157,9 +157,13 @@ def delete_document(conn: Any, doc_id: int) -> None:
     conn.execute(f"DELETE FROM {TABLE} WHERE doc_id = ?", (int(doc_id),))
 
 
-def purge_orphans(conn: Any) -> None:
-    """Remove the items whose document row the catalog has purged (no reader can see them)."""
-    conn.execute(f"DELETE FROM {TABLE} WHERE doc_id NOT IN (SELECT id FROM documents)")
+def purge_documents(conn: Any, doc_ids: Sequence[int]) -> None:
+    """Remove the items of documents no generation can see any more, in the caller's transaction.
+
+    The table is created first because a catalog written before image items has none."""
+    if doc_ids:
+        create_table(conn)
+        conn.executemany(f"DELETE FROM {TABLE} WHERE doc_id = ?", [(int(d),) for d in doc_ids])
 
 
 def _missing_table(exc: Exception) -> bool:

@@ -52,8 +52,7 @@ class Writer:
             collection.vectors.clean_up(self._conn)
             self._conn.execute("BEGIN IMMEDIATE")
             self._open = True
-            image_rows.create_table(self._conn)  # issue 17 hook: image items ride in the same transaction
-            image_rows.purge_orphans(self._conn)
+            self._images = False  # whether this batch stored image items (their table then exists)
             meta = read_meta(self._conn)
             self._base_gen = int(meta["generation"])
             self.generation = self._base_gen + 1  # the generation this batch will commit as
@@ -116,6 +115,9 @@ class Writer:
                                   f"in the same batch, and {doc_id} is not one")
         what = f"collection {self._col.name!r}, document {row[1]!r}"
         vectors, text_vectors = image_rows.check_items(what, items, vectors, text_vectors, self._col.info.dim)
+        if not self._images:  # an old catalog gets the table with its first picture, in this transaction
+            image_rows.create_table(self._conn)
+            self._images = True
         image_rows.insert_items(self._conn, doc_id, items, vectors, text_vectors, model)
         self._dirty = True
 
@@ -133,7 +135,8 @@ class Writer:
         if added_here:  # added by this batch: forget it entirely
             for table, col in (("chunks", "doc_id"), ("clauses", "doc_id"), ("terms", "doc_id"), ("documents", "id")):
                 self._conn.execute(f"DELETE FROM {table} WHERE {col} = ?", (doc_id,))
-            image_rows.delete_document(self._conn, doc_id)  # issue 17 hook
+            if self._images:
+                image_rows.delete_document(self._conn, doc_id)
         else:
             self._conn.execute("UPDATE documents SET deleted_gen = ? WHERE id = ?", (self.generation, doc_id))
         self._dirty = True

@@ -155,6 +155,22 @@ def test_a_catalog_without_the_table_reads_as_no_items(col):
     assert view.documents() == []  # the failed lookup did not spoil the view's connection
 
 
+def test_a_catalog_without_the_table_purges_deleted_documents(col, doc_factory):
+    """Writes that store no picture never create the table; the purge of a deleted document does,
+    in the same transaction as the document's other rows."""
+    with col.writer() as w:
+        doc_id = doc_factory("a.txt", 1).add_to(w)
+    with col.writer() as w:
+        w.delete_document(doc_id)
+    for i in range(2):
+        with col.writer() as w:
+            doc_factory(f"x{i}.txt", 1).add_to(w)
+    conn = col._conn()
+    assert conn.execute("SELECT COUNT(*) FROM documents WHERE id = ?", (doc_id,)).fetchone()[0] == 0
+    assert conn.execute("SELECT COUNT(*) FROM image_items").fetchone()[0] == 0
+    assert [d.name for d in col.view().documents()] == ["x0.txt", "x1.txt"]
+
+
 def test_the_sql_uses_only_portable_placeholders_and_types():
     import inspect
 
