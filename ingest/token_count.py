@@ -12,10 +12,8 @@ import bisect
 import copy
 import functools
 import math
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from ingest.chunking import ChunkingConfig
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 __all__ = ["_TokenCounter", "_backend", "_splitter"]
 
@@ -67,7 +65,21 @@ class _TokenCounter:
         return len(self.tokenizer.tokenize(self.text[start:end]))
 
 
-def _splitter(tokenizer: Any | None, config: ChunkingConfig) -> Any:
+class SplitSizes(Protocol):
+    """What the splitter reads of a chunking configuration (``ingest.chunking.ChunkingConfig``),
+    named here so that this module does not import the one that imports it."""
+
+    @property
+    def target_tokens(self) -> int: ...
+
+    @property
+    def split_divisor(self) -> int: ...
+
+    @property
+    def separators(self) -> Sequence[str]: ...
+
+
+def _splitter(tokenizer: Any | None, config: SplitSizes) -> Any:
     """langchain's recursive splitter sized in model tokens.
 
     For a fast tokenizer the length function counts the same tokens as
