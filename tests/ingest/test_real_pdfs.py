@@ -1,6 +1,7 @@
 """The 35 real contract PDFs of ``../shared/eval/pdfs`` go through the whole ingest pipeline.
 
-Every one must ingest, and CUAD's gold clause texts (annotated on the .txt versions) must be
+Every one must ingest (every other one in the README's test command; all 35 with
+``RAG_RELIABILITY_FULL=1``), and CUAD's gold clause texts (annotated on the .txt versions) must be
 found inside a single chunk of the PDF's ingested text: the clause-aware chunker keeps clauses
 whole on real layouts too, not only on clean text.
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from ingest.pipeline import Source, ingest
+from tests.reliability.conftest import full_reliability
 
 pytestmark = [pytest.mark.shared_eval, pytest.mark.slow]
 
@@ -31,6 +33,8 @@ def test_all_real_pdfs_ingest_and_gold_clauses_sit_in_one_chunk(shared_eval, tmp
     folder = shared_eval / "pdfs"
     with (folder / "manifest.csv").open(newline="") as fh:
         manifest = list(csv.DictReader(fh))
+    if not full_reliability():  # every other PDF (18 of 35, 555 of 1,106 pages) keeps the suite short
+        manifest = manifest[::2]
     enc = load_encoder(str(tiny_m3_dir), device="cpu", dtype="float32")
     col = create_collection(tmp_path, "pdfs", ModelInfo(name=enc.name, dim=enc.dim, sparse="lexical"))
     report = ingest([Source(row["pdf"], path=folder / row["pdf"]) for row in manifest], col, enc,
@@ -59,5 +63,5 @@ def test_all_real_pdfs_ingest_and_gold_clauses_sit_in_one_chunk(shared_eval, tmp
             found += any(clause in c for c in chunks)
     share = found / total
     print(f"gold clauses inside one chunk: {found}/{total} = {share:.3f}")
-    assert total >= 150
+    assert total >= 4 * len(manifest)
     assert share >= 0.85

@@ -24,6 +24,7 @@ import pytest
 
 from ingest.pipeline import FileResult, Limits, Source, ingest
 from rag.documents import PAGE_SEPARATOR
+from tests.reliability.conftest import full_reliability
 
 REPO = Path(__file__).resolve().parents[2]
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -208,8 +209,13 @@ def test_a_sample_of_every_family_quickly(corpus: Any, tiny_encoder: Any, origin
 @pytest.mark.parametrize("batch,kinds,limits", BATCHES, ids=[b[0] for b in BATCHES])
 def test_hostile_batch(batch: str, kinds: tuple[str, ...], limits: Limits, corpus: Any, collection: Any,
                        tiny_encoder: Any, originals: dict[str, list[str]], record_figures: Any) -> None:
-    cases = corpus.by_kind(*kinds)
+    every = corpus.by_kind(*kinds)
+    # "cut" and "damaged" are many seeded mutations of the same PDFs: the README's test command
+    # reads every third (each mutation kind is still there); the other batches, one case per trick,
+    # are read whole. RAG_RELIABILITY_FULL=1 reads everything, as docs/reliability.md reports.
+    cases = every if full_reliability() or batch not in ("cut", "damaged") else every[::3]
     figures = run_batch(cases, collection, tiny_encoder, limits, originals)
+    figures["cases_read"] = f"{len(cases)} of {len(every)}"
     record_figures(f"hostile-{batch}", figures)
 
 
