@@ -228,8 +228,9 @@ def test_a_memory_bomb_stops_at_the_memory_limit() -> None:
 
     started = time.perf_counter()
     with pytest.raises(ExtractionError) as err:
-        extract_isolated(Source.upload("bomb.pdf", text_bomb()), Limits(memory_mb=256, timeout_s=60))
-    assert time.perf_counter() - started < 60 + 10
+        # a generous time limit, so that memory is what stops it even on a loaded machine
+        extract_isolated(Source.upload("bomb.pdf", text_bomb()), Limits(memory_mb=256, timeout_s=180))
+    assert time.perf_counter() - started < 180 + 10
     message = str(err.value)
     assert message.startswith("bomb.pdf: ") and "\n" not in message
     assert "memory" in message.lower() or "MemoryError" in message, message
