@@ -238,9 +238,15 @@ def test_b_cannot_reach_a_and_sign_out_ends_access(server: str, settings_env: di
             box.press("Enter")
             expect(page_b.get_by_test_id("stChatMessage").nth(1)).to_be_visible()
             routes.check("chat with a-deals typed in", body(page_b), typed=TYPED)
+            # Each step waits for the page's run to finish: a field filled while a run is still
+            # drawing can be replaced by the run's own copy, and the form then submits it empty.
             page_b.goto(server + "/documents")
+            body(page_b)
             page_b.get_by_text("Other collections").click()
-            page_b.get_by_label("New collection").fill("a-deals")
+            body(page_b)
+            field = page_b.get_by_label("New collection")
+            field.fill("a-deals")
+            expect(field).to_have_value("a-deals")
             page_b.get_by_role("button", name="Create collection").click()
             expect(page_b.get_by_text("no collection 'a-deals' that you")).to_be_visible()
             routes.check("create a collection named a-deals", body(page_b), typed=TYPED)
