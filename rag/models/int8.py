@@ -135,6 +135,10 @@ def open_session(target: Path, *, threads: int | None = None) -> Any:
     options.intra_op_num_threads = threads or _torch_threads()
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # passive waiting, as rag/__init__.py sets for OpenMP: threads that spin between ops steal the
+    # cores other work needs on a shared CPU (the app's sessions, an ingest)
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
     try:
         return ort.InferenceSession(str(target / MODEL_FILE), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own exception types (InvalidProtobuf, Fail, ...)
