@@ -28,6 +28,7 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,7 +189,10 @@ def build(model: Any, kind: str, target: Path) -> None:
         # an example with padding in one row, so the mask arithmetic is part of the graph
         ids = torch.tensor([[0, 5, 6, 7, 8, 2], [0, 5, 6, 2, 1, 1]], dtype=torch.long)
         mask = (ids != 1).long()
-        with torch.inference_mode(False), torch.no_grad():
+        with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+            # the tracer's notes on shape-derived Python values (all constant for this graph) and on
+            # advanced indexing (no negative indices here) are not the user's concern
+            warnings.simplefilter("ignore")
             torch.onnx.export(
                 _Exported(model, kind).module, (ids, mask), str(fp32_path),
                 input_names=["input_ids", "attention_mask"], output_names=["output"],
@@ -208,6 +212,8 @@ def build(model: Any, kind: str, target: Path) -> None:
         manifest = {"recipe": RECIPE, "kind": kind, "files": files,
                     "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         (work / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        if (target / MANIFEST).is_file():
+            return  # another process finished the same build meanwhile: keep its copy
         if target.exists():  # a broken leftover (no manifest): replace it
             shutil.rmtree(target)
         os.replace(work, target)
