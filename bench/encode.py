@@ -159,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
                         choices=["float32", "bfloat16", "int8", "torch-int8"],
                         help="our runs besides the default dtype (int8: ONNX Runtime dynamic int8, rag.models.int8; "
                              "torch-int8: torch.ao.quantization.quantize_dynamic on the backbone, for comparison)")
+    parser.add_argument("--max-length", type=int, default=512, help="tokens per passage (MiniLM: 256)")
     parser.add_argument("--rounds", type=int, default=1, help="timed runs per variant, interleaved")
     parser.add_argument("--machine", default=None, help="name in the results file (default: hostname)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
@@ -171,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     source, docs = source_texts()
     tokenizer = AutoTokenizer.from_pretrained(str(args.model))
     passages = make_passages(tokenizer, docs, args.passages, args.seed)
-    lengths = [len(ids) for ids in tokenizer(passages, truncation=True, max_length=512)["input_ids"]]
+    lengths = [len(ids) for ids in tokenizer(passages, truncation=True, max_length=args.max_length)["input_ids"]]
     n_tokens = int(sum(lengths))
     info = machine_info()
     print(f"{len(passages)} passages, {n_tokens} tokens ({min(lengths)}-{max(lengths)} per passage) from {source}")
@@ -188,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         quantize = "int8" if variant == "int8" else None
         dtype = None if variant in ("default", "int8") else "float32" if variant == "torch-int8" else variant
         load_before = os.getloadavg()[0]
-        enc, seconds = timed(lambda: load_encoder(args.model, device=args.device, dtype=dtype, max_length=512,
+        enc, seconds = timed(lambda: load_encoder(args.model, device=args.device, dtype=dtype, max_length=args.max_length,
                                                   tokens_per_batch=args.tokens_per_batch, quantize=quantize))
         if variant == "torch-int8":  # the alternative not taken (deprecated API), measured for the record
             import torch
