@@ -148,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="questions also timed with all 20 candidates reranked (no budget)")
     parser.add_argument("--budget", type=float, default=None, help="rerank latency budget, s (default: settings)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--quantize", default="none", choices=["none", "int8"],
+                        help="int8: both models through ONNX Runtime dynamic int8 (RAG_QUANTIZE, rag.models.int8)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/latency-bench"),
                         help="collections folder; an ingested collection there is reused with --reuse")
     parser.add_argument("--reuse", action="store_true", help="skip the ingest when the collection exists")
@@ -171,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{info['cpu_model']}, {info['cpu_cores']} cores, device {args.device}, load {load()}", flush=True)
 
     settings = replace(Settings(), embed_model=str(args.encoder), rerank_model=str(args.reranker),
-                       data_dir=args.work, device=args.device, llm_backend="extractive")
+                       data_dir=args.work, device=args.device, llm_backend="extractive", quantize=args.quantize)
     if args.budget is not None:
         settings = replace(settings, rerank_budget_s=args.budget)
     engine = Engine(settings)
@@ -243,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         "reranker": {"path": str(args.reranker), "dtype": reranker.dtype, "load_s": reranker_load_s,
                      **model_shape(args.reranker)},
         "device": args.device,
+        "quantize": args.quantize,
         "gpu": info["gpu"] if args.device == "cuda" else "not measured: no GPU on this machine (run --device cuda on one)",
         "document": str(pdf),
         "questions": len(modes["rerank_off"]),

@@ -90,12 +90,16 @@ def rank_agreement(a: np.ndarray, b: np.ndarray, group: int) -> dict[str, float]
     """Per question (groups of ``group`` pairs): same top-1, Spearman rank correlation (worst, mean)."""
     from scipy.stats import spearmanr
 
-    rhos, top1 = [], []
+    from scipy.stats import kendalltau
+
+    rhos, taus, top1 = [], [], []
     for i in range(0, len(a), group):
         x, y = a[i:i + group], b[i:i + group]
         rhos.append(float(spearmanr(x, y).statistic))
+        taus.append(float(kendalltau(x, y).statistic))
         top1.append(float(np.argmax(x) == np.argmax(y)))
-    return {"spearman_min": min(rhos), "spearman_mean": float(np.mean(rhos)), "top1_same": float(np.mean(top1))}
+    return {"spearman_min": min(rhos), "spearman_mean": float(np.mean(rhos)), "kendall_tau_min": min(taus),
+            "kendall_tau_mean": float(np.mean(taus)), "top1_same": float(np.mean(top1))}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,8 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--skip-reference", action="store_true")
-    parser.add_argument("--dtypes", nargs="+", default=["float32", "bfloat16"], choices=["float32", "bfloat16"],
-                        help="our runs on CPU (both by default, to check the dtype probe's choice)")
+    parser.add_argument("--dtypes", nargs="+", default=["float32", "bfloat16"],
+                        choices=["float32", "bfloat16", "int8"],
+                        help="our runs on CPU (fp32 and bf16 by default, to check the dtype probe's choice; "
+                             "int8: ONNX Runtime dynamic int8, rag.models.int8)")
+    parser.add_argument("--rounds", type=int, default=1, help="timed runs per variant, interleaved (A/B/A/B)")
+    parser.add_argument("--skip-capped", action="store_true", help="no 256-token passage-cap rows")
     parser.add_argument("--flag-first", action="store_true", help="time FlagReranker before ours")
     parser.add_argument("--machine", default=None, help="name in the results file (default: hostname)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
@@ -135,20 +143,36 @@ def main(argv: list[str] | None = None) -> int:
 
     def run_ours() -> None:
         nonlocal ours_tokens
-        for dtype in args.dtypes if args.device == "cpu" else (default_dtype,):
-            rr = load_reranker(args.model, device=args.device, dtype=dtype)
+        variants = list(args.dtypes) if args.device == "cpu" else [default_dtype]
+        loaded = {}
+        for variant in variants:  # all loaded first, then timed in interleaved rounds (A/B/A/B)
+            load_before = os.getloadavg()[0]
+            start = time.perf_counter()
+            rr = load_reranker(args.model, device=args.device, dtype=None if variant == "int8" else variant,
+                               quantize="int8" if variant == "int8" else None)
+            load_info = {"load_s": time.perf_counter() - start, "load_average_at_load": load_before}
+            if variant == "int8":
+                load_info.update({"int8_built_s": rr.model.build_s, "int8_session_s": rr.model.load_s,
+                                  "int8_cache": str(rr.model.path.parent)})
+            print(f"  loaded {variant} in {load_info['load_s']:.1f} s {load_info}", flush=True)
             rr.score(pairs[:2])  # warm-up (kernel selection, allocator)
-            rows_ids = rr.pair_ids(pairs)
-            ours_tokens = sum(len(r) for r in rows_ids)
-            run(f"rag.models Reranker ({dtype}, max_length 512)", lambda: rr.score(pairs), dtype, f"ours-{dtype}",
-                tokens=ours_tokens, default=dtype == default_dtype)
-            if dtype == default_dtype:
-                capped = sum(len(r) for r in rr.pair_ids(pairs, max_passage_tokens=256))
-                run(f"rag.models Reranker ({dtype}, passages capped at 256 tokens)",
-                    lambda: rr.score(pairs, max_passage_tokens=256), dtype, f"ours-{dtype}-256", tokens=capped,
-                    lever="truncation: scores differ from the 512-token reference by design")
-            del rr
+            loaded[variant] = (rr, load_info)
             gc.collect()
+        for r in range(args.rounds):
+            for variant, (rr, load_info) in loaded.items():
+                ours_tokens = sum(len(x) for x in rr.pair_ids(pairs))
+                suffix = f" round {r + 1}" if args.rounds > 1 else ""
+                run(f"rag.models Reranker ({variant}, max_length 512){suffix}", lambda: rr.score(pairs), variant,
+                    f"ours-{variant}" + (f"-r{r + 1}" if r else ""), tokens=ours_tokens,
+                    default=variant == default_dtype, round=r + 1, **load_info)
+                if variant in (default_dtype, "int8") and not args.skip_capped:
+                    capped = sum(len(x) for x in rr.pair_ids(pairs, max_passage_tokens=256))
+                    run(f"rag.models Reranker ({variant}, passages capped at 256 tokens){suffix}",
+                        lambda: rr.score(pairs, max_passage_tokens=256), variant,
+                        f"ours-{variant}-256" + (f"-r{r + 1}" if r else ""), tokens=capped, round=r + 1,
+                        lever="truncation: scores differ from the 512-token reference by design")
+        del loaded, rr
+        gc.collect()
 
     def run_flag() -> None:
         if not args.skip_reference:
@@ -172,9 +196,16 @@ def main(argv: list[str] | None = None) -> int:
     if "flag" in scores and "ours-float32" in scores:
         parity["fp32_max_abs_diff_vs_flag"] = float(np.abs(scores["ours-float32"] - scores["flag"]).max())
         parity["flag_score_range"] = float(np.ptp(scores["flag"]))
-    if "ours-bfloat16" in scores and "ours-float32" in scores:
-        parity["bf16_vs_fp32"] = rank_agreement(scores["ours-bfloat16"], scores["ours-float32"], args.pairs)
-        parity["bf16_max_abs_diff_vs_fp32"] = float(np.abs(scores["ours-bfloat16"] - scores["ours-float32"]).max())
+    for low, tag in (("bfloat16", "bf16"), ("int8", "int8")):
+        if f"ours-{low}" in scores and "ours-float32" in scores:
+            parity[f"{tag}_vs_fp32"] = rank_agreement(scores[f"ours-{low}"], scores["ours-float32"], args.pairs)
+            parity[f"{tag}_max_abs_diff_vs_fp32"] = float(np.abs(scores[f"ours-{low}"] - scores["ours-float32"]).max())
+    if "ours-int8" in scores and "flag" in scores:
+        parity["int8_vs_flag"] = rank_agreement(scores["ours-int8"], scores["flag"], args.pairs)
+    int8_rounds = [row for row in rows if row["dtype"] == "int8" and "lever" not in row]
+    fp32_rounds = [row for row in rows if row["dtype"] == "float32" and "lever" not in row]
+    int8_over_fp32 = [f["cpu_seconds"] / q["cpu_seconds"] for f, q in zip(fp32_rounds, int8_rounds)]
+    int8_over_fp32_wall = [f["seconds"] / q["seconds"] for f, q in zip(fp32_rounds, int8_rounds)]
     for row in rows:
         row["speedup_vs_flag"] = row["pairs_per_s"] / ref["pairs_per_s"] if ref else None
         row["cpu_speedup_vs_flag"] = ref["cpu_seconds"] / row["cpu_seconds"] if ref else None
@@ -193,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
         "speedup_default_vs_flag": speedup,
         "cpu_speedup_default_vs_flag": ref["cpu_seconds"] / default_row["cpu_seconds"] if ref else None,
         "parity": parity,
+        "int8_over_fp32_per_round": {"cpu": int8_over_fp32, "wall": int8_over_fp32_wall},
+        "rounds": args.rounds,
         "targets": {"speedup": TARGET_SPEEDUP, "fp32_max_abs_diff": TARGET_FP32_DIFF},
         "met": {
             "speedup": None if speedup is None else speedup >= TARGET_SPEEDUP,
@@ -222,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{row['name']:<100} {row['seconds']:>8.1f} {row['pairs_per_s']:>8.2f} {vs:>8} "
               f"{row['cpu_seconds']:>7.1f} {cvs:>8}")
     print(f"parity: {json.dumps(parity)}")
+    if int8_over_fp32:
+        print("int8 over fp32 per round, CPU s: " + ", ".join(f"{x:.2f}x" for x in int8_over_fp32)
+              + "; wall: " + ", ".join(f"{x:.2f}x" for x in int8_over_fp32_wall))
     print(f"wrote {path}")
     return 0
 

@@ -45,6 +45,9 @@ class Settings:
     llm_max_retries: int = 1
     llm_context_tokens: int = 3000
     device: str = "auto"
+    #: ``int8``: encoder and reranker run through ONNX Runtime with int8 weights (CPU only, built and
+    #: cached on first load; rag.models.int8); ``none`` (default): the dtype rule of rag.models
+    quantize: str = "none"
     #: seconds the reranker may spend per question: it scores as many fused candidates (up to
     #: rerank_top) as its measured speed allows, never fewer than rerank_min_candidates; 0 = no budget
     rerank_budget_s: float = 1.5
@@ -120,6 +123,7 @@ _ENV = {
     "llm_max_retries": "RAG_LLM_MAX_RETRIES",
     "llm_context_tokens": "RAG_LLM_CONTEXT_TOKENS",
     "device": "RAG_DEVICE",
+    "quantize": "RAG_QUANTIZE",
     "rerank_budget_s": "RAG_RERANK_BUDGET_S",
     "rerank_min_candidates": "RAG_RERANK_MIN_CANDIDATES",
     "rerank_cache_size": "RAG_RERANK_CACHE_SIZE",
@@ -185,11 +189,15 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             values[name] = float(text)
         elif kind == "int":
             values[name] = int(text)
+        elif name == "quantize":
+            values[name] = text.lower()
         else:
             values[name] = text
     settings = replace(Settings(), chosen=frozenset(raw), **values)
     if settings.device not in {"auto", "cpu", "cuda"} and not settings.device.startswith("cuda:"):
         raise ValueError(f"RAG_DEVICE must be cpu, cuda or auto, not {settings.device!r}")
+    if settings.quantize not in {"none", "int8"}:
+        raise ValueError(f"RAG_QUANTIZE must be none or int8, not {settings.quantize!r}")
     if settings.rerank_budget_s < 0 or settings.rerank_min_candidates < 0 or settings.rerank_cache_size < 0:
         raise ValueError("RAG_RERANK_BUDGET_S, RAG_RERANK_MIN_CANDIDATES and RAG_RERANK_CACHE_SIZE must be >= 0")
     if settings.llm_backend and settings.llm_backend not in {"openai", "local", "extractive"}:

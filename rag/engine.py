@@ -65,7 +65,7 @@ class Engine:
                 from rag.models import load_encoder
 
                 self._encoder = load_encoder(resolve_model(self.settings.embed_model),
-                                             device=self.settings.device)
+                                             device=self.settings.device, quantize=self.settings.quantize)
             return self._encoder
 
     @property
@@ -78,7 +78,8 @@ class Engine:
                 if self.settings.rerank_model is not None:
                     from rag.models import load_reranker
 
-                    self._reranker = load_reranker(self.settings.rerank_model, device=self.settings.device)
+                    self._reranker = load_reranker(self.settings.rerank_model, device=self.settings.device,
+                                                   quantize=self.settings.quantize)
                 self._reranker_loaded = True
             return self._reranker
 

@@ -47,6 +47,7 @@ def load_encoder(
     max_length: int | None = None,
     family: str | None = None,
     tokens_per_batch: int | None = None,
+    quantize: str | None = None,
 ) -> Encoder:
     """Load an encoder from a Hub id or a local folder.
 
@@ -58,6 +59,8 @@ def load_encoder(
     :func:`rag.models.loading.resolve_dtype`). Pass ``"float32"`` to opt out; outputs are always float32.
     ``max_length``: tokens per text, default and maximum the model's limit (8192 for BGE-M3).
     ``tokens_per_batch``: padded tokens per forward pass (default 4096 on CPU, 32768 on CUDA).
+    ``quantize``: ``"int8"`` runs the transformer through ONNX Runtime with int8 weights (CPU only,
+    exported and cached on first use, :mod:`rag.models.int8`); ``dtype`` then reads ``"int8"``.
     Raises :class:`ModelLoadError` when files are missing or the Hub cannot be reached.
     """
     from rag.models.factory import build_encoder
@@ -69,6 +72,7 @@ def load_encoder(
         max_length=max_length,
         family=family,
         tokens_per_batch=tokens_per_batch,
+        quantize=quantize,
     )
 
 
@@ -81,12 +85,13 @@ def load_reranker(
     query_max_length: int | None = None,
     passage_max_length: int | None = None,
     tokens_per_batch: int | None = None,
+    quantize: str | None = None,
 ) -> Reranker:
     """Load a cross-encoder reranker (one logit per pair) from a Hub id or a local folder.
 
     Same ``device`` / ``dtype`` rules as :func:`load_encoder`. ``max_length`` caps each pair (512 as
     FlagEmbedding), ``query_max_length`` the query (default 3/4 of ``max_length``),
-    ``passage_max_length`` the passage.
+    ``passage_max_length`` the passage. ``quantize="int8"`` as in :func:`load_encoder`.
     """
     from rag.models.factory import build_reranker
 
@@ -98,6 +103,7 @@ def load_reranker(
         query_max_length=query_max_length,
         passage_max_length=passage_max_length,
         tokens_per_batch=tokens_per_batch,
+        quantize=quantize,
     )
 
 

@@ -22,6 +22,31 @@ from rag.models.loading import (
 FAMILIES = ("bge-m3", "bge-v1", "sentence-transformers")
 
 
+def check_quantize(quantize: str | None, device: str, dtype: str | None) -> str | None:
+    """``"int8"`` (ONNX Runtime dynamic int8, :mod:`rag.models.int8`) or ``None``; checked before loading."""
+    mode = (quantize or "none").strip().lower()
+    if mode not in {"none", "int8"}:
+        raise ValueError(f"quantize must be 'none' or 'int8', got {quantize!r}")
+    if mode == "none":
+        return None
+    if device != "cpu":
+        raise ValueError(f"quantize='int8' runs on CPU only (ONNX Runtime's CPU kernels), not on {device!r}; "
+                         "on a GPU leave it off (bf16/fp16 is the fast path there)")
+    if dtype not in (None, "float32"):
+        raise ValueError(f"quantize='int8' keeps the unquantized parts in float32; dtype={dtype!r} cannot be combined")
+    return mode
+
+
+def load_config(folder: Path) -> Any:
+    """The folder's transformers config (without loading the weights)."""
+    from transformers import AutoConfig
+
+    try:
+        return AutoConfig.from_pretrained(str(folder))
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"cannot read the model config in {folder}: {exc}") from exc
+
+
 _BGE_V1_NAME = re.compile(r"bge-(small|base|large)-(en|zh)(-v1\.5)?($|[^a-z0-9])")
 
 
@@ -49,6 +74,7 @@ def build_encoder(
     max_length: int | None = None,
     family: str | None = None,
     tokens_per_batch: int | None = None,
+    quantize: str | None = None,
 ) -> Any:
     from transformers import AutoModel
 
@@ -59,7 +85,8 @@ def build_encoder(
     elif family not in FAMILIES:
         raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
     device = resolve_device(device)
-    dtype = resolve_dtype(dtype, device)
+    quant = check_quantize(quantize, device, dtype)
+    dtype = "int8" if quant else resolve_dtype(dtype, device)
 
     st = None
     weights_folder = folder
@@ -68,9 +95,16 @@ def build_encoder(
 
         st = read_sentence_transformers(folder)
         weights_folder = st.transformer_folder
-    model = load_weights(AutoModel, weights_folder, device=device, weight_dtype=dtype)
+    if quant:
+        from rag.models.int8 import load_int8
+
+        config = load_config(weights_folder)
+        model = load_int8(weights_folder, "base",
+                          lambda: load_weights(AutoModel, weights_folder, device="cpu", weight_dtype="float32"))
+    else:
+        model = load_weights(AutoModel, weights_folder, device=device, weight_dtype=dtype)
+        config = model.config
     tokenizer = load_tokenizer(weights_folder)
-    config = model.config
     limit = max_positions(config)
     if st is not None and st.max_seq_length:
         limit = min(limit, int(st.max_seq_length))
@@ -124,6 +158,7 @@ def build_reranker(
     query_max_length: int | None = None,
     passage_max_length: int | None = None,
     tokens_per_batch: int | None = None,
+    quantize: str | None = None,
 ) -> Any:
     from transformers import AutoModelForSequenceClassification
 
@@ -139,10 +174,18 @@ def build_reranker(
             f"*ForSequenceClassification checkpoint (e.g. BAAI/bge-reranker-v2-m3)"
         )
     device = resolve_device(device)
-    dtype = resolve_dtype(dtype, device)
-    model = load_weights(AutoModelForSequenceClassification, folder, device=device, weight_dtype=dtype)
-    if int(getattr(model.config, "num_labels", 1)) != 1:
-        raise ModelLoadError(f"{folder} is a classifier with {model.config.num_labels} labels; a reranker has 1")
+    quant = check_quantize(quantize, device, dtype)
+    dtype = "int8" if quant else resolve_dtype(dtype, device)
+    config = load_config(folder)
+    if int(getattr(config, "num_labels", 1)) != 1:
+        raise ModelLoadError(f"{folder} is a classifier with {config.num_labels} labels; a reranker has 1")
+    if quant:
+        from rag.models.int8 import load_int8
+
+        model = load_int8(folder, "seq-cls", lambda: load_weights(
+            AutoModelForSequenceClassification, folder, device="cpu", weight_dtype="float32"))
+    else:
+        model = load_weights(AutoModelForSequenceClassification, folder, device=device, weight_dtype=dtype)
     return Reranker(
         name=name,
         folder=folder,
@@ -150,7 +193,7 @@ def build_reranker(
         tokenizer=load_tokenizer(folder),
         device=device,
         dtype=dtype,
-        max_length=check_max_length(max_length, max_positions(model.config), folder),
+        max_length=check_max_length(max_length, max_positions(config), folder),
         query_max_length=query_max_length,
         passage_max_length=passage_max_length,
         tokens_per_batch=tokens_per_batch,
