@@ -81,6 +81,9 @@ class Signals:
     hybrid: np.ndarray  # True for units inside the retriever's top hits
     hybrid_top: float = float("nan")  # the retriever's best score (its own scale)
     hub: np.ndarray | None = None  # each unit's mean example score over every clause type
+    #: the retriever's top hits for the question, best first: each its ranked span (a sentence or
+    #: sub-clause) where it has one, else its chunk (document offsets)
+    hit_spans: list[tuple[int, int]] = field(default_factory=list)
 
     def combined(self, config: ScoringConfig = ScoringConfig(), hub: bool = True) -> np.ndarray:
         base = self.query if self.proto is None else self.proto + config.query_weight * self.query

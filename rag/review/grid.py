@@ -116,13 +116,16 @@ def document_signals(retriever: Any, doc_id: int, name: str, text: str, units: U
     for col, qv in zip(columns, qvecs):
         hybrid = np.zeros(len(units), dtype=bool)
         top = float("nan")
+        hit_spans: list[tuple[int, int]] = []
         if config.hybrid_weight and len(units):
             hits = retriever.search(col.question, documents=[doc_id], top_k=config.hybrid_top,
                                     clause_lookup=False, attach_context=False).hits
             hybrid = units_in(units, [(h.chunk.start, h.chunk.end) for h in hits])
             top = hits[0].score if hits else float("nan")
+            hit_spans = [h.span or (h.chunk.start, h.chunk.end) for h in hits]
         proto = by_key.get(col.key) if typed and len(units) and col.kind == "cuad" else None
-        out.append(Signals(query=query_signal(unit_vecs, qv), proto=proto, hybrid=hybrid, hybrid_top=top, hub=hub))
+        out.append(Signals(query=query_signal(unit_vecs, qv), proto=proto, hybrid=hybrid, hybrid_top=top, hub=hub,
+                           hit_spans=hit_spans))
     return out
 
 
