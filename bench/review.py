@@ -25,7 +25,12 @@ also given apart for those and for the others, held out: their decisions come fr
 fit on the dev contracts only, so neither a rule nor a calibration saw them.
 
     RAG_EMBED_MODEL=demo RAG_RERANK_MODEL=none python bench/review.py [--contracts N | --contracts-file F]
-        [--dev-contracts F] [--write-calibration]
+        [--dev-contracts F] [--write-calibration] [--stop-at HH:MM] [--dump F.pkl | --from-dump F.pkl]
+
+A run that may not finish in the time at hand takes ``--stop-at`` (dev contracts first, the rest
+in a seeded random order: the figures are those of the contracts scored, and the file says so);
+``--dump`` keeps the scored signals so that a citation rule can be measured on them later
+(``--from-dump``; presence scores, and so AUPR, come from the dump unchanged).
 
 Writes bench/results/review-<machine>.json.
 """
@@ -244,6 +249,7 @@ def evaluate(pos: dict, neg: list, contracts: list[str], scored: dict[str, Any],
     per_type = []
     decided = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
     loc_hits = loc_j = loc_n = 0
+    loc_chars = 0  # characters the found positive cells cite (a longer citation overlaps more easily)
     top_hits = top_j = top_n = 0
     for cat in sorted(pairs):
         col = column_of(cat, columns)
@@ -294,6 +300,7 @@ def evaluate(pos: dict, neg: list, contracts: list[str], scored: dict[str, Any],
             top_j += jac >= 0.5
             if fnd:
                 tn_ += 1
+                loc_chars += sum(e - s for s, e in cited[c])
                 th += hit
                 tj += jac >= 0.5
         loc_n += tn_
@@ -314,6 +321,7 @@ def evaluate(pos: dict, neg: list, contracts: list[str], scored: dict[str, Any],
         "decisions": {**decided, "precision": round(100 * tp / max(tp + fp, 1), 1),
                       "recall": round(100 * tp / max(tp + fn, 1), 1)},
         "location": {"found_positive_cells": loc_n, "overlap": round(100 * loc_hits / max(loc_n, 1), 1),
+                     "cited_chars_mean": round(loc_chars / max(loc_n, 1)),
                      "jaccard50": round(100 * loc_j / max(loc_n, 1), 1),
                      "all_positive_cells": top_n, "overlap_any_decision": round(100 * top_hits / max(top_n, 1), 1),
                      "jaccard50_any_decision": round(100 * top_j / max(top_n, 1), 1)},

@@ -18,14 +18,15 @@ import numpy as np
 
 from rag.review import prototypes as protos
 from rag.review.calibration import calibration_for, calibration_version
-from rag.review.cells import Calibration, Cell, ScoringConfig, Signals, pick_spans, proto_signal, query_signal, units_in
+from rag.review.cells import (Calibration, Cell, ScoringConfig, Signals, cite_scores, pick_spans, proto_signal,
+                              query_signal, units_in)
 from rag.review.columns import Column
 from rag.review.dates import document_date
 from rag.review.storage import ReviewStore
 from rag.review.units import Units, split_units
 
 #: bump when scoring changes: stored cells of an older generation are recomputed
-SCORER_VERSION = "3"  # 3: date columns cite the contract's own date
+SCORER_VERSION = "4"  # 3: date columns cite the contract's own date; 4: retrieval spans help choose the cited units
 Progress = Callable[[int, int], None]
 
 _query_lock = threading.Lock()
@@ -141,7 +142,7 @@ def make_cell(doc_id: int, name: str, document: Any, clauses: list[Any], units: 
     raw = float(scores.max())
     calibration = calibration or calibration_for(column)
     p = calibration.probability(raw)
-    spans = pick_spans(units, scores, config, floor=calibration.threshold)
+    spans = pick_spans(units, cite_scores(units, signals, config), config, floor=calibration.threshold)
     date = document_date(document.text, column.key)
     if date is not None:  # the date itself, then the sentence that best answers the column
         best = spans[0]
