@@ -25,7 +25,12 @@ also given apart for those and for the others, held out: their decisions come fr
 fit on the dev contracts only, so neither a rule nor a calibration saw them.
 
     RAG_EMBED_MODEL=demo RAG_RERANK_MODEL=none python bench/review.py [--contracts N | --contracts-file F]
-        [--dev-contracts F] [--write-calibration]
+        [--dev-contracts F] [--write-calibration] [--stop-at HH:MM] [--dump F.pkl | --from-dump F.pkl]
+
+A run that may not finish in the time at hand takes ``--stop-at`` (dev contracts first, the rest
+in a seeded random order: the figures are those of the contracts scored, and the file says so);
+``--dump`` keeps the scored signals so that a citation rule can be measured on them later
+(``--from-dump``; presence scores, and so AUPR, come from the dump unchanged).
 
 Writes bench/results/review-<machine>.json.
 """
@@ -96,8 +101,14 @@ def ingest_missing(engine: Any, name: str, files: list[str], corpus: Path) -> di
     return {"ingested_now": len(todo), "seconds": round(time.perf_counter() - t0, 1)}
 
 
-def score_contracts(engine: Any, name: str, contracts: list[str], corpus: Path) -> dict[str, Any]:
-    """Every variant's raw score and the shipped cell of each (contract, column)."""
+def score_contracts(engine: Any, name: str, contracts: list[str], corpus: Path, *, deadline: float | None = None,
+                    dump: Path | None = None, dump_at: set[int] | None = None) -> dict[str, Any]:
+    """Every variant's raw score and the shipped cell of each (contract, column).
+
+    With ``deadline`` (a ``time.time()``), no contract is started after it: ``out["scored"]``
+    names the contracts done. With ``dump``, the signals so far are pickled after the counts in
+    ``dump_at`` and at the end (:func:`save_dump`), so location rules can be tried on them later.
+    """
     from tqdm import tqdm
 
     from rag.eval.legalbench import OffsetMap
@@ -112,8 +123,12 @@ def score_contracts(engine: Any, name: str, contracts: list[str], corpus: Path) 
     view = retriever.collection.view()
     by_name = {d.name: d for d in view.documents()}
     config = ScoringConfig()
-    out: dict[str, Any] = {"raw": defaultdict(dict), "signals": {}, "docs": {}, "seconds": [], "units": 0}
+    out: dict[str, Any] = {"raw": defaultdict(dict), "signals": {}, "docs": {}, "seconds": [], "units": 0,
+                           "scored": []}
     for contract in tqdm(contracts, desc="review", unit="contract", file=sys.stderr):
+        if deadline is not None and time.time() >= deadline:
+            print(f"time budget reached after {len(out['scored'])} of {len(contracts)} contracts", file=sys.stderr)
+            break
         info = by_name[f"cuad/{contract}"]
         t0 = time.perf_counter()
         document = view.document(info.id)
@@ -135,7 +150,60 @@ def score_contracts(engine: Any, name: str, contracts: list[str], corpus: Path) 
                 "review": raw}
         out["seconds"].append(time.perf_counter() - t0)
         out["units"] += len(units)
+        out["scored"].append(contract)
+        if dump is not None and len(out["scored"]) in (dump_at or ()):
+            save_dump(out, dump)
+    if dump is not None:
+        save_dump(out, dump)
     return out
+
+
+def save_dump(scored: dict[str, Any], path: Path) -> None:
+    """Pickle the scored contracts' signals, units and documents (offset maps are rebuilt on load)."""
+    import pickle
+
+    docs = {c: (info, document, clauses, units) for c, (info, document, clauses, units, _) in scored["docs"].items()}
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("wb") as f:
+        pickle.dump({"raw": dict(scored["raw"]), "signals": scored["signals"], "docs": docs,
+                     "scored": list(scored["scored"]), "scorer_version": _scorer_version()}, f,
+                    protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(path)
+
+
+def load_dump(path: Path, corpus: Path) -> dict[str, Any]:
+    """A :func:`save_dump` file back as ``score_contracts`` output (offset maps rebuilt)."""
+    import pickle
+
+    from rag.eval.legalbench import OffsetMap
+
+    with path.open("rb") as f:
+        data = pickle.load(f)
+    docs = {c: (info, document, clauses, units,
+                OffsetMap(document.text, (corpus / c).read_text(encoding="utf-8")))
+            for c, (info, document, clauses, units) in data["docs"].items()}
+    return {"raw": defaultdict(dict, data["raw"]), "signals": data["signals"], "docs": docs,
+            "scored": data["scored"], "seconds": [], "units": sum(len(d[3]) for d in docs.values()),
+            "dump_scorer_version": data["scorer_version"]}
+
+
+def _scorer_version() -> str:
+    from rag.review.grid import SCORER_VERSION
+
+    return SCORER_VERSION
+
+
+def _git_commit() -> str | None:
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{head}{'+changes' if dirty else ''}" if head else None
 
 
 def prepare(engine: Any, name: str, contracts: list[str]) -> None:
@@ -181,6 +249,7 @@ def evaluate(pos: dict, neg: list, contracts: list[str], scored: dict[str, Any],
     per_type = []
     decided = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
     loc_hits = loc_j = loc_n = 0
+    loc_chars = 0  # characters the found positive cells cite (a longer citation overlaps more easily)
     top_hits = top_j = top_n = 0
     for cat in sorted(pairs):
         col = column_of(cat, columns)
@@ -231,6 +300,7 @@ def evaluate(pos: dict, neg: list, contracts: list[str], scored: dict[str, Any],
             top_j += jac >= 0.5
             if fnd:
                 tn_ += 1
+                loc_chars += sum(e - s for s, e in cited[c])
                 th += hit
                 tj += jac >= 0.5
         loc_n += tn_
@@ -251,6 +321,7 @@ def evaluate(pos: dict, neg: list, contracts: list[str], scored: dict[str, Any],
         "decisions": {**decided, "precision": round(100 * tp / max(tp + fp, 1), 1),
                       "recall": round(100 * tp / max(tp + fn, 1), 1)},
         "location": {"found_positive_cells": loc_n, "overlap": round(100 * loc_hits / max(loc_n, 1), 1),
+                     "cited_chars_mean": round(loc_chars / max(loc_n, 1)),
                      "jaccard50": round(100 * loc_j / max(loc_n, 1), 1),
                      "all_positive_cells": top_n, "overlap_any_decision": round(100 * top_hits / max(top_n, 1), 1),
                      "jaccard50_any_decision": round(100 * top_j / max(top_n, 1), 1)},
@@ -353,6 +424,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dev-contracts", type=Path,
                    help="file of contract names (one a line) the scoring was tuned on: figures are also reported "
                         "for them and for the others (held out, decided with a calibration fit on the dev ones)")
+    p.add_argument("--stop-at", help="UTC time HH:MM after which no further contract is started: the figures are "
+                                       "then those of the contracts scored (dev ones first, then the others in a "
+                                       "seeded random order, so any prefix is a fair sample of them)")
+    p.add_argument("--dump", type=Path, help="pickle the signals of the scored contracts here (every 50 and at the end)")
+    p.add_argument("--from-dump", type=Path,
+                   help="evaluate the signals of a --dump file instead of scoring (cells are made by the current "
+                        "code: a rule that picks or cites differently is measured without re-scoring)")
     p.add_argument("--results", type=Path)
     args = p.parse_args(argv)
     if not (args.eval_dir / "legal" / "benchmarks" / "cuad_dev.json").is_file():
@@ -396,14 +474,36 @@ def main(argv: list[str] | None = None) -> int:
     if args.prepare_only:
         prepare(engine, args.collection, contracts)
         return 0
+    dev_named = ({line.strip() for line in args.dev_contracts.read_text(encoding="utf-8").splitlines() if line.strip()}
+                 if args.dev_contracts else set())
+    planned = len(contracts)
+    if args.stop_at:  # dev contracts first (the held-out calibration is fit on them), the rest shuffled
+        import random
+
+        rest = [c for c in contracts if c not in dev_named]
+        random.Random(14).shuffle(rest)
+        contracts = [c for c in contracts if c in dev_named] + rest
+    deadline = None
+    if args.stop_at:
+        import calendar
+
+        hh, mm = (int(x) for x in args.stop_at.split(":"))
+        now = time.gmtime()
+        deadline = calendar.timegm((now.tm_year, now.tm_mon, now.tm_mday, hh, mm, 0))
     t0 = time.perf_counter()
-    scored = score_contracts(engine, args.collection, contracts, corpus)
+    if args.from_dump:
+        scored = load_dump(args.from_dump, corpus)
+        scored["scored"] = [c for c in scored["scored"] if c in set(contracts)]
+    else:
+        scored = score_contracts(engine, args.collection, contracts, corpus, deadline=deadline, dump=args.dump,
+                                 dump_at={len(dev_named)} | set(range(50, len(contracts), 50)))
     review_s = time.perf_counter() - t0
+    stopped = len(scored["scored"]) < len(contracts)
+    contracts = sorted(scored["scored"])
     result = evaluate(pos, neg, contracts, scored)
     if args.dev_contracts:
-        named = {line.strip() for line in args.dev_contracts.read_text(encoding="utf-8").splitlines() if line.strip()}
-        dev = [c for c in contracts if c in named]
-        held = [c for c in contracts if c not in named]
+        dev = [c for c in contracts if c in dev_named]
+        held = [c for c in contracts if c not in dev_named]
         result["split"] = {"dev_contracts_file": str(args.dev_contracts.name), "dev_contract_names": dev,
                            "dev": evaluate(pos, neg, dev, scored) if dev else None,
                            "held_out": evaluate(pos, neg, held, scored, fit_on=dev) if held and dev else None}
@@ -440,14 +540,21 @@ def main(argv: list[str] | None = None) -> int:
         payload_extra = {"speed_date": earlier.get("speed_date")} if speed else {}
     else:
         payload_extra = {}
-    subset = ("the contracts already ingested" if args.only_ingested else
+    subset = (f"the {len(contracts)} contracts of {args.from_dump.name}" if args.from_dump else
+              f"stopped by the time budget (--stop-at {args.stop_at} UTC) after {len(contracts)} of {planned}: "
+              f"the dev contracts, then the others in a seeded random order" if stopped else
+              "the contracts already ingested" if args.only_ingested else
               f"the contracts named in {args.contracts_file.name}" if args.contracts_file else
               f"an even spread of {args.contracts}" if args.contracts else None)
     payload = {"benchmark": "cuad_dev clause review", "contracts": len(contracts), "subset": subset,
                "contract_names": contracts if subset else None,
                "model": settings.embed_model, "reranker": settings.rerank_model, "anchors": ANCHORS,
+               "scorer_version": _scorer_version(), "code": _git_commit(),
+               **({"signals_from": {"dump": args.from_dump.name, "scorer_version": scored["dump_scorer_version"]}}
+                  if args.from_dump else {}),
                **result, "speed": speed, "index": index,
-               "review_seconds": round(review_s, 1), "seconds_per_contract_p50": round(statistics.median(scored["seconds"]), 2),
+               "review_seconds": round(review_s, 1),
+               "seconds_per_contract_p50": round(statistics.median(scored["seconds"]), 2) if scored["seconds"] else None,
                "units": scored["units"], "load_start": [round(x, 2) for x in load_start],
                "load_end": [round(x, 2) for x in os.getloadavg()], "machine": machine_info(),
                "date": time.strftime("%Y-%m-%d %H:%M"), **payload_extra}

@@ -37,6 +37,12 @@ class ScoringConfig:
     hub_weight: float = 1.0
     max_spans: int = 3  # spans a found cell cites at most
     span_margin: float = 0.03  # a further span must score within this of the best
+    #: which units a cell cites (not whether it is found): units inside the retriever's best
+    #: ``cite_hits`` span hits get this bonus, so sentence-level retrieval evidence breaks near
+    #: ties (CUAD dev, 50 contracts: cited text overlapping gold 86.2% vs 84.9%, 514 vs 492
+    #: characters a cell)
+    cite_hit_weight: float = 0.05
+    cite_hits: int = 1
 
 
 @dataclass(frozen=True)
@@ -81,12 +87,24 @@ class Signals:
     hybrid: np.ndarray  # True for units inside the retriever's top hits
     hybrid_top: float = float("nan")  # the retriever's best score (its own scale)
     hub: np.ndarray | None = None  # each unit's mean example score over every clause type
+    #: the retriever's top hits for the question, best first: each its ranked span (a sentence or
+    #: sub-clause) where it has one, else its chunk (document offsets)
+    hit_spans: list[tuple[int, int]] = field(default_factory=list)
 
     def combined(self, config: ScoringConfig = ScoringConfig(), hub: bool = True) -> np.ndarray:
         base = self.query if self.proto is None else self.proto + config.query_weight * self.query
         if hub and self.proto is not None and self.hub is not None:
             base = base - config.hub_weight * self.hub
         return base + config.hybrid_weight * self.hybrid
+
+
+def cite_scores(units: Units, signals: Signals, config: ScoringConfig = ScoringConfig()) -> np.ndarray:
+    """The scores that choose which units a cell cites: :meth:`Signals.combined` plus the bonus of
+    the units inside the retriever's best span hits."""
+    scores = signals.combined(config)
+    if config.cite_hit_weight and signals.hit_spans and config.cite_hits > 0:
+        scores = scores + config.cite_hit_weight * units_in(units, signals.hit_spans[: config.cite_hits])
+    return scores
 
 
 def query_signal(unit_vecs: np.ndarray, query_vec: np.ndarray) -> np.ndarray:

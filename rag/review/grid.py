@@ -18,14 +18,15 @@ import numpy as np
 
 from rag.review import prototypes as protos
 from rag.review.calibration import calibration_for, calibration_version
-from rag.review.cells import Calibration, Cell, ScoringConfig, Signals, pick_spans, proto_signal, query_signal, units_in
+from rag.review.cells import (Calibration, Cell, ScoringConfig, Signals, cite_scores, pick_spans, proto_signal,
+                              query_signal, units_in)
 from rag.review.columns import Column
 from rag.review.dates import document_date
 from rag.review.storage import ReviewStore
 from rag.review.units import Units, split_units
 
 #: bump when scoring changes: stored cells of an older generation are recomputed
-SCORER_VERSION = "3"  # 3: date columns cite the contract's own date
+SCORER_VERSION = "4"  # 3: date columns cite the contract's own date; 4: retrieval spans help choose the cited units
 Progress = Callable[[int, int], None]
 
 _query_lock = threading.Lock()
@@ -116,13 +117,16 @@ def document_signals(retriever: Any, doc_id: int, name: str, text: str, units: U
     for col, qv in zip(columns, qvecs):
         hybrid = np.zeros(len(units), dtype=bool)
         top = float("nan")
+        hit_spans: list[tuple[int, int]] = []
         if config.hybrid_weight and len(units):
             hits = retriever.search(col.question, documents=[doc_id], top_k=config.hybrid_top,
                                     clause_lookup=False, attach_context=False).hits
             hybrid = units_in(units, [(h.chunk.start, h.chunk.end) for h in hits])
             top = hits[0].score if hits else float("nan")
+            hit_spans = [h.span or (h.chunk.start, h.chunk.end) for h in hits]
         proto = by_key.get(col.key) if typed and len(units) and col.kind == "cuad" else None
-        out.append(Signals(query=query_signal(unit_vecs, qv), proto=proto, hybrid=hybrid, hybrid_top=top, hub=hub))
+        out.append(Signals(query=query_signal(unit_vecs, qv), proto=proto, hybrid=hybrid, hybrid_top=top, hub=hub,
+                           hit_spans=hit_spans))
     return out
 
 
@@ -138,7 +142,7 @@ def make_cell(doc_id: int, name: str, document: Any, clauses: list[Any], units: 
     raw = float(scores.max())
     calibration = calibration or calibration_for(column)
     p = calibration.probability(raw)
-    spans = pick_spans(units, scores, config, floor=calibration.threshold)
+    spans = pick_spans(units, cite_scores(units, signals, config), config, floor=calibration.threshold)
     date = document_date(document.text, column.key)
     if date is not None:  # the date itself, then the sentence that best answers the column
         best = spans[0]

@@ -46,3 +46,19 @@ def test_an_effective_date_defined_later_wins_for_effective_date() -> None:
     assert text[slice(*document_date(text, "cuad:effective-date"))] == "January 20, 2020"
     assert text[slice(*document_date(text, "cuad:agreement-date"))] == "May 1, 2019"
     assert document_date("No dates here at all.", "cuad:agreement-date") is None
+
+
+def test_scanning_only_the_head_and_before_each_effective_date_finds_what_a_whole_scan_finds() -> None:
+    from rag.review.dates import document_date_full_scan
+
+    far = " " * 5000 + "x" * 20000  # a defined date deep in a long filing, after long runs of spaces
+    texts = [
+        "AGREEMENT dated May 1, 2019.\n" + far + " commences on January 20, 2020 (the \"Effective Date\").",
+        "Preamble without a date.\n" + far + " this 3rd day of June, 2011 (\"Effective Date\"); March 2, 2012.",
+        "Effective Date means the date of signature.\n" + " " * 3100 + "Signed on July 4, 2001.",
+        "x" * 2990 + " on March 1, 2010 and later on April 2, 2011.",
+        "No dates here at all.",
+    ]
+    for text in texts:
+        for key in ("cuad:agreement-date", "cuad:effective-date"):
+            assert document_date(text, key) == document_date_full_scan(text, key), (key, text[:40])
