@@ -69,24 +69,20 @@ def test_builds_are_reproducible(tmp_path: Path, tiny_m3_dir: Path) -> None:
 
 
 @pytest.mark.slow
-def test_full_m3_cli_has_bge_m3_shape(tmp_path: Path, python_runner: Any) -> None:
-    proc = python_runner("-m", "rag.models.testing", "full-m3", str(tmp_path / "full"), timeout=600)
-    assert proc.returncode == 0, proc.stderr
-    folder = tmp_path / "full"
-    assert M3_FILES <= {p.name for p in folder.iterdir()}
-    config = json.loads((folder / "config.json").read_text())
-    shape = {
-        k: config[k]
-        for k in (
-            "num_hidden_layers",
-            "hidden_size",
-            "num_attention_heads",
-            "intermediate_size",
-            "vocab_size",
-            "max_position_embeddings",
-        )
-    }
-    assert shape == {
+def test_full_m3_has_bge_m3_shape(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The builder asks for BGE-M3's exact configuration with both head files (no 2.3 GB write here:
+    the tiny CLI tests above write real folders through the same ``_build``, and the benchmarks
+    build this one)."""
+    from rag.models import testing
+
+    calls = []
+    monkeypatch.setattr(testing, "_build", lambda *a: calls.append(a) or a[0])
+    assert testing.main(["full-m3", str(tmp_path / "full")]) == 0
+    (directory, seed, kind, shape, vocab), = calls
+    assert (directory, seed, kind, vocab) == (tmp_path / "full", 0, "m3", 250002)
+    config = testing._xlmr_config(vocab, **shape)
+    assert {k: getattr(config, k) for k in ("num_hidden_layers", "hidden_size", "num_attention_heads",
+                                             "intermediate_size", "vocab_size", "max_position_embeddings")} == {
         "num_hidden_layers": 24,
         "hidden_size": 1024,
         "num_attention_heads": 16,
@@ -94,7 +90,6 @@ def test_full_m3_cli_has_bge_m3_shape(tmp_path: Path, python_runner: Any) -> Non
         "vocab_size": 250002,
         "max_position_embeddings": 8194,
     }
-    assert (folder / "model.safetensors").stat().st_size > 2_000_000_000
 
 
 def test_full_reranker_has_bge_reranker_v2_m3_shape(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
