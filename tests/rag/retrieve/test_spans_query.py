@@ -97,3 +97,23 @@ def test_pipeline_span_query_question_keeps_the_whole_question(contract_collecti
     assert not any("spans ranked" in n for n in res.trace.notes)
     with pytest.raises(ValueError, match="span_query"):
         r.search(q, top_k=4, span_query="title")
+
+
+def test_span_stage_gets_the_asked_part_as_its_lexical_query_too(contract_collection, tiny_encoder, monkeypatch):
+    import rag.retrieve.pipeline as pipeline
+
+    seen = {}
+    real = pipeline.rank_spans
+
+    def spy(hits, entries, q_dense, q_sparse, *args):
+        seen["sparse"] = dict(q_sparse or {})
+        return real(hits, entries, q_dense, q_sparse, *args)
+
+    monkeypatch.setattr(pipeline, "rank_spans", spy)
+    r = Retriever(contract_collection, tiny_encoder, None, RetrievalOptions(rerank=False, colbert=False))
+    asked = "how long does the agreement last?"
+    r.search("In the Acme Beta NDA, " + asked, top_k=4)
+    alone = tiny_encoder.encode([asked], dense=False, sparse=True, query=True).sparse[0]
+    assert seen["sparse"] and set(seen["sparse"]) == set(alone)
+    r.search("In the Acme Beta NDA, " + asked, top_k=4, span_query="question")
+    assert set(seen["sparse"]) != set(alone)
