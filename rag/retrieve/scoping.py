@@ -26,6 +26,9 @@ from rag.lexical import term_counts
 HEAD_CHARS = 1500
 PARTIES_CHARS = 600  # of the parties clause, from its "between"
 _TOKEN = re.compile(r"[^\W_]+")
+#: where a part of a question ends (:meth:`DocumentScorer.asked_part`)
+_PART_END = re.compile(r"[;:\n]+|[.?!](?=\s)")
+_PART_END_COMMA = re.compile(r"[;:\n]+|[,.?!](?=\s)")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
@@ -191,9 +194,7 @@ class DocumentScorer:
         occur everywhere and only pull the ranking towards the title page and the signatures.
         Only capitalised words are candidates (naming words, as for scoping); the question is
         returned as it is when nothing would be left."""
-        share = self.config.naming_max_df if max_df is None else max_df
-        limit = max(1, int(share * len(self.doc_ids)))
-        named = {t for t in self.naming_terms(doc_ids) if self._df.get(t, 0) <= limit}
+        named = self._named(doc_ids, max_df)
         kept, pos, dropped = [], 0, False
         for m in _TOKEN.finditer(question):
             w = m.group()
@@ -203,6 +204,36 @@ class DocumentScorer:
         kept.append(question[pos:])
         out = " ".join("".join(kept).split())
         return out if dropped and term_counts(out) else question
+
+    def asked_part(self, question: str, doc_ids: list[int]) -> str:
+        """The question less its parts that name ``doc_ids`` ("Consider the Supply Agreement
+        between Acme, Inc and Beta LLC; what is the notice period?" -> "what is the notice
+        period?"; "In the Acme NDA, who may disclose?" -> "who may disclose?").
+
+        A part names the documents when it alone would score them as high as scoping asks of a
+        question (``min_score``). Parts are cut at ``; :``, line and sentence ends, and only
+        where that leaves nothing, at commas too (party names hold commas). Inside the named
+        documents such a part says nothing about where the answer is, yet it weighs as much as
+        the question in a sentence embedding. The question is returned as it is when no part
+        names them or fewer than two terms would be left."""
+        rows = [int(np.flatnonzero(self.doc_ids == d)[0]) for d in doc_ids]
+        for cuts in (_PART_END, _PART_END_COMMA):
+            kept, dropped, pos = [], False, 0
+            for m in cuts.finditer(question + "\n"):
+                part, pos = question[pos:m.end()], m.end()
+                if naming_words(part) and self.scores(part)[rows].max() >= self.config.min_score:
+                    dropped = True
+                else:
+                    kept.append(part)
+            out = " ".join("".join(kept).split()).strip(" ;:,")
+            if dropped and len(term_counts(out)) >= 2:
+                return out
+        return question
+
+    def _named(self, doc_ids: list[int], max_df: float | None) -> set[int]:
+        share = self.config.naming_max_df if max_df is None else max_df
+        limit = max(1, int(share * len(self.doc_ids)))
+        return {t for t in self.naming_terms(doc_ids) if self._df.get(t, 0) <= limit}
 
     def name_terms(self, doc_id: int) -> set[int]:
         """Term ids of a document's name (they carry no signal inside that document)."""
