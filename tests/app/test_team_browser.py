@@ -292,7 +292,11 @@ def test_b_cannot_reach_a_and_sign_out_ends_access(server: str, settings_env: di
             # -- sign-out ends access, even for a copy of A's cookie -------------------------------
             page_a.goto(server)
             page_a.get_by_role("button", name="Sign out").click()
-            page_a.wait_for_url(lambda u: not u.startswith(server + "/chat"), timeout=30_000)
+            # Sign-out goes through the app's /auth/logout to the provider's end-session page. Wait
+            # until the browser has left the app: a navigation started earlier is aborted by that
+            # redirect (seen at load 15, when waiting for "not /chat" returned at once on "/").
+            page_a.wait_for_url(lambda u: not u.startswith(server), timeout=60_000)
+            page_a.wait_for_load_state("load")
             page_a.goto(server)
             expect(page_a.get_by_role("button", name="Sign in")).to_be_visible()
             ctx_copy, copy_page = session(a_cookie)
