@@ -9,9 +9,15 @@ query then runs through the same :class:`~rag.retrieve.Retriever` on each backen
 (``hybrid``, ``dense``, ``sparse``; no reranker, no ColBERT: MiniLM has neither), and the script
 reports
 
-* top-10 overlap: ``|top10_faiss & top10_milvus| / 10`` per query (chunk ids), averaged;
-* the share of queries whose whole top-64 ranking is identical, and the largest score difference;
-* LegalBench-RAG character-level P@k / R@k on each backend (percent) and their largest difference;
+* top-10 overlap: the hits both backends rank in their top 10, counted as a multiset of spans
+  ``(document, start, end)``, divided by 10, per query, averaged. Retrieval returns sentence spans,
+  and several spans of one chunk often rank in one top 10, so a set of chunk ids would count
+  them once and read about 0.5 for identical rankings (``top10_distinct_chunks_mean`` says how
+  many chunks a top 10 holds);
+* the share of queries whose whole top-64 ranking (its spans, in order) is identical, and the
+  largest score difference among those;
+* LegalBench-RAG character-level P@k / R@k and P/R at character budgets on each backend
+  (percent; the ranked spans, as ``python -m rag.eval`` scores them) and their largest difference;
 * build time and median query time per backend (Milvus Lite is pure Python: its latencies say
   nothing about a Milvus server).
 
@@ -22,7 +28,7 @@ With ``--catalog postgresql://...`` the Milvus collection's catalog is in that P
 database instead of a SQLite file (what app replicas on several hosts use); results must not change.
 
 Run:  python bench/milvus_parity.py [--limit 200] [--modes hybrid,dense,sparse] [--commit-every 32]
-                                    [--catalog postgresql://user@host:5432/db]
+                                    [--catalog postgresql://user@host:5432/db] [--unit-vectors FILE]
 Writes bench/results/milvus-parity[-commitN][-pgcatalog]-<machine>.json and prints a table.
 """
 
@@ -30,12 +36,13 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
+import os
 import pickle
 import shutil
 import statistics
 import sys
 import time
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -96,21 +103,34 @@ def build(col, prepared: list, commit_every: int) -> float:
     return time.perf_counter() - t0
 
 
-def run_mode(col, encoder, bench, maps, mode: str) -> dict:
+def run_mode(col, encoder, bench, maps, mode: str, unit_store=None) -> dict:
+    """Each query's ranked spans in original offsets (scored), their keys, chunk ids and scores.
+
+    ``unit_store``: a unit-vector file to read and fill instead of the collection's own."""
+    from rag.eval.legalbench import run_queries
     from rag.retrieve import MODES, RetrievalOptions, Retriever
 
     opts = replace(RetrievalOptions(), **MODES[mode])
-    retriever = Retriever(col, encoder, None, opts)
-    ranked, ids, scores, seconds = [], [], [], []
-    for q in bench.queries:
-        t0 = time.perf_counter()
-        hits = retriever.search(q, top_k=TOP, options=opts).hits
-        seconds.append(time.perf_counter() - t0)
-        ranked.append([(h.chunk.doc_name, maps[h.chunk.doc_name](h.chunk.start), maps[h.chunk.doc_name](h.chunk.end),
-                        h.score) for h in hits])
-        ids.append([h.chunk.id for h in hits])
-        scores.append([h.score for h in hits])
-    return {"ranked": ranked, "ids": ids, "scores": scores, "seconds": seconds}
+    chunk_ids: list[list[int]] = []
+
+    class Recording(Retriever):
+        def search(self, *args, **kw):
+            result = super().search(*args, **kw)
+            chunk_ids.append([h.chunk.id for h in result.hits])
+            return result
+
+    retriever = Recording(col, encoder, None, opts)
+    if unit_store is not None:
+        retriever._unit_store = unit_store  # what store_for(col) would give, shared (see --unit-vectors)
+    ranked, seconds = run_queries(retriever, bench, maps, opts, top=TOP)
+    return {"ranked": ranked, "keys": [[(f, s, e) for f, s, e, _ in r] for r in ranked], "chunk_ids": chunk_ids,
+            "scores": [[sc for *_, sc in r] for r in ranked], "seconds": seconds}
+
+
+def overlap_at(x: list, y: list, k: int = OVERLAP_K) -> float:
+    """Hits both top-``k`` lists hold, as multisets (a repeated key counts as often as both repeat it)."""
+    x, y = x[:k], y[:k]
+    return sum((Counter(x) & Counter(y)).values()) / max(len(x), len(y), 1)
 
 
 def main() -> None:
@@ -124,13 +144,19 @@ def main() -> None:
     p.add_argument("--commit-every", type=int, default=COMMIT_EVERY,
                    help="documents per commit (1: like python -m ingest, the most BM25 length drift)")
     p.add_argument("--catalog", default="", help="postgresql://... : keep the Milvus collection's catalog there")
+    p.add_argument("--unit-vectors", type=Path, default=None,
+                   help="one span-unit vector file for both collections (vectors are keyed by content and "
+                        "model, so rankings do not change): each sentence is embedded once, not once per "
+                        "collection, and once per mode for a PostgreSQL-catalog collection, which has no "
+                        "folder to keep them in")
     args = p.parse_args()
 
     import torch
 
     torch.set_num_threads(args.threads)
+    load_start = round(os.getloadavg()[0], 2)
     from rag.eval.legalbench import KS, OffsetMap, load_benchmark, score
-    from rag.eval.machine import machine_info, machine_tag
+    from rag.eval.machine import machine_tag, save_results
     from rag.models import load_encoder
     from rag.store import IndexOptions, ModelInfo, create_collection
     from rag.store.milvus import (close_backend, create_milvus_collection, delete_milvus_collection,
@@ -160,21 +186,30 @@ def main() -> None:
     maps = {d.name: OffsetMap(view.document(d.id).text, (args.corpus / d.name).read_text(encoding="utf-8"))
             for d in view.documents()}
 
+    unit_store = None
+    if args.unit_vectors:
+        from rag.retrieve.unit_vectors import UnitVectorStore
+
+        unit_store = UnitVectorStore(args.unit_vectors)
     rows = []
     for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
-        runs = {name: run_mode(col, encoder, bench, maps, mode) for name, col in cols.items()}
+        runs = {name: run_mode(col, encoder, bench, maps, mode, unit_store) for name, col in cols.items()}
         a, b = runs["faiss"], runs["milvus-lite"]
-        overlap = [len(set(x[:OVERLAP_K]) & set(y[:OVERLAP_K])) / max(len(x[:OVERLAP_K]), len(y[:OVERLAP_K]), 1)
-                   for x, y in zip(a["ids"], b["ids"])]
-        identical = [x == y for x, y in zip(a["ids"], b["ids"])]
-        score_diff = max((abs(s - t) for xs, ys, xi, yi in zip(a["scores"], b["scores"], a["ids"], b["ids"])
+        overlap = [overlap_at(x, y) for x, y in zip(a["keys"], b["keys"])]
+        identical = [x == y for x, y in zip(a["keys"], b["keys"])]
+        score_diff = max((abs(s - t) for xs, ys, xi, yi in zip(a["scores"], b["scores"], a["keys"], b["keys"])
                           if xi == yi for s, t in zip(xs, ys)), default=0.0)
+        distinct = [len(set(ids[:OVERLAP_K])) for ids in a["chunk_ids"]]
+        # the formula of the result files before this one (sets of chunk ids over 10), for comparison
+        id_sets = [len(set(x[:OVERLAP_K]) & set(y[:OVERLAP_K])) / OVERLAP_K for x, y in zip(a["chunk_ids"], b["chunk_ids"])]
         metrics = {name: score(run["ranked"], bench) for name, run in runs.items()}
         diff = {m: abs(metrics["faiss"][m] - metrics["milvus-lite"][m]) for m in metrics["faiss"]}
         row = {
             "mode": mode,
             "top10_overlap_mean": round(float(np.mean(overlap)), 4),
             "top10_overlap_min": round(float(np.min(overlap)), 4),
+            "top10_distinct_chunks_mean": round(float(np.mean(distinct)), 2),
+            "top10_chunk_id_set_overlap_mean": round(float(np.mean(id_sets)), 4),
             "identical_rankings": round(float(np.mean(identical)), 4),
             "max_score_diff_identical_rankings": float(f"{score_diff:.3g}"),
             "metrics_percent": {name: {m: round(v, 3) for m, v in ms.items()} for name, ms in metrics.items()},
@@ -183,7 +218,9 @@ def main() -> None:
         }
         rows.append(row)
         print(f"  {mode}: overlap@10 {row['top10_overlap_mean']}, identical {row['identical_rankings']}, "
-              f"max metric diff {row['max_metric_diff_percent_points']} pp", flush=True)
+              f"max metric diff {row['max_metric_diff_percent_points']} pp; chunks in a top 10: "
+              f"{row['top10_distinct_chunks_mean']} (chunk-id-set overlap {row['top10_chunk_id_set_overlap_mean']})",
+              flush=True)
 
     head = ["mode", "overlap@10 mean/min", "identical top-64", "max |d score|", "max |d metric| pp"] + \
         [f"R@{k} faiss/milvus" for k in KS[:5]] + ["query ms p50 faiss/milvus"]
@@ -201,15 +238,13 @@ def main() -> None:
         "benchmark": bench.name, "queries": len(bench.queries), "limit": args.limit, "documents": len(prepared),
         "chunks": chunks, "model": encoder.name, "sparse": "bm25", "commit_every": args.commit_every,
         "milvus_catalog": "postgresql" if args.catalog else "sqlite",
-        "build_s": build_s, "rows": rows,
+        "build_s": build_s, "rows": rows, "shared_unit_vectors": bool(args.unit_vectors),
         "stats": {name: col.view().stats() for name, col in cols.items()},
-        "machine": machine_info(), "date": time.strftime("%Y-%m-%d"),
+        # the machine is shared: latencies depend on it, the rankings and metrics do not
+        "load_avg_1m": {"start": load_start, "end": round(os.getloadavg()[0], 2)},
     }
     tag = ("" if args.commit_every == COMMIT_EVERY else f"-commit{args.commit_every}") + ("-pgcatalog" if args.catalog else "")
-    out = REPO / "bench" / "results" / f"milvus-parity{tag}-{machine_tag()}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(payload, indent=1, ensure_ascii=False))
-    print(f"wrote {out}")
+    save_results(payload, REPO / "bench" / "results" / f"milvus-parity{tag}-{machine_tag()}.json", "milvus-parity")
     close_backend(backend)
 
 

@@ -54,23 +54,64 @@ def lock_class(schema: str) -> int:
     return int.from_bytes(hashlib.blake2b(schema.encode(), digest_size=4).digest(), "big") & 0x7FFFFFFF
 
 
-class PgConnection:
-    """A psycopg connection (autocommit; transactions are explicit) that runs the catalog's SQLite SQL."""
+#: what a statement gets when its schema is gone: undefined table, undefined function, invalid schema
+GONE_SQLSTATES = frozenset({"42P01", "42883", "3F000"})
 
-    def __init__(self, raw: Any) -> None:
+
+class PgConnection:
+    """A psycopg connection (autocommit; transactions are explicit) that runs the catalog's SQLite SQL.
+
+    A collection's connections (:meth:`watch`) turn the errors of a schema deleted meanwhile
+    (by another process or host) into a :class:`CollectionError` that says so.
+    """
+
+    def __init__(self, raw: Any, url: str = "", schema: str | None = None) -> None:
         self.raw = raw
+        self.url, self.schema = url, schema
+        self.collection: str | None = None
+
+    def watch(self, collection: str) -> PgConnection:
+        self.collection = collection
+        return self
 
     def execute(self, sql: str, params: Any = None) -> Any:
         cur = self.raw.cursor()
-        cur.execute(to_postgres(sql), () if params is None else params)
+        self._run(cur.execute, to_postgres(sql), () if params is None else params)
         return cur
 
     def executemany(self, sql: str, seq: Any) -> Any:
         cur = self.raw.cursor()
         rows = list(seq)
         if rows:
-            cur.executemany(to_postgres(sql), rows)
+            self._run(cur.executemany, to_postgres(sql), rows)
         return cur
+
+    def _run(self, fn: Any, *args: Any) -> None:
+        try:
+            fn(*args)
+        except psycopg_module().Error as exc:
+            if self.collection is not None and getattr(exc, "sqlstate", None) in GONE_SQLSTATES and self._gone():
+                raise CollectionError(
+                    f"collection {self.collection!r} no longer exists: its catalog (schema {self.schema} in "
+                    f"{safe_url(self.url)}) was deleted, by another process or host; open it again by name "
+                    "or create it anew") from exc
+            raise
+
+    def _gone(self) -> bool:
+        """Whether this connection's schema no longer exists (asked on a new connection when this
+        one is inside a transaction, which the error has aborted)."""
+        idle = self.raw.info.transaction_status == psycopg_module().pq.TransactionStatus.IDLE
+        try:
+            conn = self if idle else connect(self.url, None)
+        except CollectionError:  # the server went away too: the original error says more
+            return False
+        try:
+            cur = conn.raw.cursor()
+            cur.execute("SELECT to_regnamespace(%s) IS NULL", (self.schema,))
+            return bool(cur.fetchone()[0])
+        finally:
+            if conn is not self:
+                conn.close()
 
     def close(self) -> None:
         self.raw.close()
@@ -90,7 +131,7 @@ def connect(url: str, schema: str | None, *, read_only: bool = False, durable: b
                               keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3)
     except psycopg.Error as exc:
         raise CollectionError(f"cannot reach the PostgreSQL catalog {safe_url(url)}: {exc}") from exc
-    return PgConnection(raw)
+    return PgConnection(raw, url, schema)
 
 
 def safe_url(url: str) -> str:
@@ -165,8 +206,10 @@ class PgCatalog:
 
     kind = "postgresql"
 
-    def __init__(self, url: str, schema: str, durable: bool) -> None:
+    def __init__(self, url: str, schema: str, durable: bool, collection: str = "") -> None:
+        """``collection``: the name the collection was opened by (for messages)."""
         self.url, self.schema, self.durable = url, schema, durable
+        self.collection = collection or schema
         self.where = f"{safe_url(url)} schema {schema}"
         self._key = lock_class(schema)
         self._lock = threading.Lock()
@@ -177,7 +220,7 @@ class PgCatalog:
         self._session: PgConnection | None = None
 
     def _open(self, **kw: Any) -> PgConnection:
-        conn = connect(self.url, self.schema, **kw)
+        conn = connect(self.url, self.schema, **kw).watch(self.collection)
         self._all.add(conn.raw)
         return conn
 

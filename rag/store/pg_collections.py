@@ -141,7 +141,7 @@ def open_pg_collection(backend: Backend, name: str) -> Any:
         conn.execute(f"SET search_path TO {schema}")
         meta = read_meta(conn)
     header = header_of({**meta, "name": name}, f"{safe_url(backend.catalog_url)} schema {schema}")
-    return MilvusCollection(backend, None, db=PgCatalog(backend.catalog_url, schema, header.options.durable),
+    return MilvusCollection(backend, None, db=PgCatalog(backend.catalog_url, schema, header.options.durable, name),
                             header=header)
 
 

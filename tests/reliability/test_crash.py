@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,13 +109,13 @@ def _top(retriever: Any, doc_ids: list[int]) -> list[frozenset[int]]:
     return [frozenset(groups[s]) for s in sorted(groups, reverse=True)]
 
 
-def _check(path: Path, encoder: Any, expected_chunks: dict[str, int], committed: dict[str, tuple[int, int, str]],
+def _check(open_col: Callable[[], Any], encoder: Any, expected_chunks: dict[str, int],
+           committed: dict[str, tuple[int, int, str]],
            query_before: tuple[list[int], list[frozenset[int]]] | None) -> dict[str, tuple[int, int, str]]:
     """Everything a kill must leave true; returns the documents now committed."""
     from rag.retrieve import RetrievalOptions, Retriever
-    from rag.store import Collection
 
-    col = Collection.open(path)
+    col = open_col()
     try:
         view = col.view()
         view.verify()
@@ -156,26 +157,32 @@ def _wait_gone(pids: list[int], timeout: float) -> list[int]:
 
 
 def crash_rounds(tmp_path: Path, encoder: Any, *, lanes: int, kills_wanted: int, seed: int, max_rounds: int,
-                 per_file_s: float | None = None) -> dict[str, Any]:
+                 per_file_s: float | None = None, backend: str | None = None) -> dict[str, Any]:
     """Rounds of ingest-and-kill until ``kills_wanted`` kills.
 
     Each kill picks one of the round's files at random, waits until the process starts on it,
     then a random part of ``per_file_s`` (the time one file takes; ``None``: measured in an
     unkilled first round): kills land before, during and after each file's commit alike.
+    ``backend``: where the collection lives (``python -m ingest --backend``; default FAISS).
     """
     import psutil
 
     from rag.retrieve import RetrievalOptions, Retriever
-    from rag.store import Collection, ModelInfo, create_collection
+    from rag.store import ModelInfo
+    from rag.store.backends import open_backend_collection
 
     rng = random.Random(seed)
     data_dir = tmp_path / "data"
-    col = create_collection(data_dir, "crash", ModelInfo(name=encoder.name, dim=encoder.dim, sparse="lexical"))
-    path = col.path
-    col.close()
+    info = ModelInfo(name=encoder.name, dim=encoder.dim, sparse="lexical")
+
+    def open_col() -> Any:
+        return open_backend_collection(backend, "crash", data_dir=data_dir)
+
+    open_backend_collection(backend, "crash", data_dir=data_dir, create=True, info=info).close()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_") and k != "OPENAI_API_KEY"}
     env.update(PYTHONPATH=str(REPO), RAG_DEVICE="cpu", OMP_NUM_THREADS="1", TQDM_MININTERVAL="0")
     args = ["--collection", "crash", "--data-dir", str(data_dir), "--model", str(encoder.name)]
+    args += ["--backend", backend] if backend else []
     all_lanes = [Lane(tmp_path / f"lane{i}") for i in range(lanes)]
     for lane in all_lanes:
         lane.folder.mkdir()
@@ -238,14 +245,14 @@ def crash_rounds(tmp_path: Path, encoder: Any, *, lanes: int, kills_wanted: int,
         left = _wait_gone(children, timeout=20)
         assert not left, f"reader processes outlived the killed ingest: {left}"
         readers_waited_for += len(children)
-        now = _check(path, encoder, expected, committed, query)
+        now = _check(open_col, encoder, expected, committed, query)
         for li in killed_now:
             progress.append(sum(n in now for n in new[li]))
         kills += len(killed_now)
         committed = now
         ids = sorted(d for d, _, _ in committed.values())
         if ids:
-            col = Collection.open(path)
+            col = open_col()
             query = (ids, _top(Retriever(col, encoder, None, RetrievalOptions(rerank=False)), ids))
             col.close()
         rounds += 1
@@ -255,7 +262,7 @@ def crash_rounds(tmp_path: Path, encoder: Any, *, lanes: int, kills_wanted: int,
     for lane in all_lanes:
         lane.start(args, env)
         assert lane.proc is not None and lane.proc.wait(600) == 0, b"".join(lane.output).decode(errors="replace")
-    final = _check(path, encoder, expected, committed, query)
+    final = _check(open_col, encoder, expected, committed, query)
     assert set(final) == set(expected), f"missing after the re-run: {sorted(set(expected) - set(final))[:5]}"
     return {"lanes": lanes, "rounds": rounds, "kills": kills, "runs_finished_before_their_kill": finished_first,
             "files": len(expected), "documents_after_rerun": len(final),

@@ -2,12 +2,14 @@
 
 Usage: python milvus_server_worker.py ingest URI NAME TAG DOCS   adds DOCS documents, one batch each
        python milvus_server_worker.py read URI NAME STOPFILE    checks views until STOPFILE exists
+                                                                (STOPFILE.ready-PID once it has checked one)
 Prints one line of JSON at the end: what it did or saw.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -51,6 +53,8 @@ def read(col, stop: Path) -> dict:
             if checks % 5 == 0:
                 v.verify()
         checks += 1
+        if checks == 1:  # the test starts the writers once every reader is reading
+            stop.with_name(f"{stop.name}.ready-{os.getpid()}").touch()
     return {"generations": len(gens), "checks": checks}
 
 

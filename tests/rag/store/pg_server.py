@@ -11,11 +11,12 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from tests.streamlit_server import free_port
 
 SEARCH = [Path("/usr/lib/postgresql") / v / "bin" for v in ("17", "16", "15", "14", "13")]
 
@@ -29,12 +30,6 @@ def find_bin() -> Path | None:
     return Path(found).resolve().parent if found and (Path(found).resolve().parent / "initdb").is_file() else None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def running_cluster(bin_dir: Path) -> Iterator[str]:
     """Start a cluster; yields ``postgresql://rag@127.0.0.1:PORT/postgres``."""
@@ -46,7 +41,7 @@ def running_cluster(bin_dir: Path) -> Iterator[str]:
         nobody = pwd.getpwnam("nobody")
         os.chown(root, nobody.pw_uid, nobody.pw_gid)
         as_user = ["runuser", "-u", "nobody", "--"]
-    port = _free_port()
+    port = free_port()
     data = root / "data"
 
     def run(*cmd: str) -> None:

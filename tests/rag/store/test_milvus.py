@@ -388,6 +388,35 @@ def test_create_open_list_delete(lite, tmp_path):
     assert open_backend_collection("faiss", "plain", data_dir=tmp_path).info == info
 
 
+def test_a_collection_deleted_by_another_host_says_so(lite, doc_factory):
+    """Another host deletes the collection (drops its PostgreSQL schema and its Milvus collection):
+    this host's open object and views fail with a CollectionError that says the collection was
+    deleted, on reads and on writes, not with the database driver's error."""
+    if not lite.catalog_url:
+        pytest.skip("a PostgreSQL catalog's case: a catalog folder is deleted on its own host")
+    name = f"gone{next(_names)}"
+    col = create_milvus_collection(lite, name, ModelInfo("test/model", 16), OPTS)
+    with col.writer() as w:
+        doc_factory("a.txt", 3).add_to(w)
+    view = col.view()
+    doc_id = view.documents()[0].id
+    delete_milvus_collection(parse_backend(address(lite)), name)  # its own connections, as on another host
+    deleted = f"collection '{name}' no longer exists: its catalog .* was deleted"
+    reads = [col.view, col.current_generation, view.documents, lambda: view.document(doc_id),
+             view.image_items, lambda: col.db.get_marker(INFLIGHT)]
+    for read in reads:
+        with pytest.raises(CollectionError, match=deleted):
+            read()
+    with pytest.raises(CollectionError, match=deleted):
+        with col.writer() as w:
+            doc_factory("b.txt", 3).add_to(w)
+    with pytest.raises(CollectionError, match=deleted):
+        col.db.set_marker("note", b"x")
+    with pytest.raises(CollectionError, match=f"no collection '{name}'"):
+        open_milvus_collection(lite, name)
+    col.close()
+
+
 def test_durable_commit_and_approximate_index(pair, doc_factory, rng):
     """HNSW on Milvus: recall against the exact FAISS twin; durable commits flush Milvus Lite."""
     mc, fc = pair(ModelInfo("m", 16, dense_index="hnsw"), IndexOptions(durable=True, hnsw_ef_search=200))

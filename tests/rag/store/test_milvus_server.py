@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -31,41 +30,19 @@ from rag.store.milvus import (  # noqa: E402
     open_milvus_collection,
     parse_backend,
 )
+from tests.rag.store.milvus_server import running_server  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ENV = {**os.environ, "PYTHONPATH": str(HERE.parents[2])}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def server(request, tmp_path_factory):
     """A Milvus Lite gRPC server on loopback; yields its address with a catalog folder or PostgreSQL."""
     catalog = request.getfixturevalue("pg_url") if request.param == "postgresql" else None
-    exe = Path(sys.executable).with_name("milvus-lite")
-    if not exe.exists():
-        pytest.skip("the milvus-lite command is not installed")
     root = tmp_path_factory.mktemp("milvus-server")
-    port = _free_port()
-    proc = subprocess.Popen([str(exe), "server", "--data-dir", str(root / "data"), "--host", "127.0.0.1",
-                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"milvus-lite server did not start: {proc.stderr.read().decode()[-2000:]}")
-            time.sleep(0.2)
-    yield f"milvus://127.0.0.1:{port}?catalog={catalog or root / 'catalogs'}"
-    proc.terminate()
-    proc.wait(30)
+    with running_server(root) as address:
+        yield f"milvus://{address}?catalog={catalog or root / 'catalogs'}"
 
 
 def _run(*args: str) -> subprocess.Popen:
@@ -85,6 +62,12 @@ def test_two_ingest_and_two_reader_processes(server, tmp_path):
     col = create_milvus_collection(backend, "shared", info, IndexOptions(durable=False))
     stop = tmp_path / "stop"
     readers = [_run("read", server, "shared", str(stop)) for _ in range(2)]
+    # the writers start once both readers read: on a loaded machine a reader could start after
+    # they finished and see one generation only
+    deadline = time.monotonic() + 120
+    while len(list(tmp_path.glob("stop.ready-*"))) < 2:
+        assert time.monotonic() < deadline and all(p.poll() is None for p in readers), "readers did not start"
+        time.sleep(0.1)
     writers = [_run("ingest", server, "shared", tag, "6") for tag in ("a", "b")]
     try:
         added = [_result(p)["added"] for p in writers]
