@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from rag.models.user_cache import user_cache_path
+
 #: bf16 must beat fp32 by this factor to be chosen; below it fp32's exactness wins.
 BF16_MIN_SPEEDUP = 1.2
 _FLAGS = ("amx_bf16", "amx_tile", "avx512_bf16", "avx512f")
@@ -43,12 +45,8 @@ class DtypeChoice:
 
 
 def cache_path() -> Path:
-    """Where decisions are kept: ``RAG_DTYPE_PROBE_CACHE``, else the XDG cache dir."""
-    explicit = os.environ.get("RAG_DTYPE_PROBE_CACHE")
-    if explicit:
-        return Path(explicit).expanduser()
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "bge-contract-rag" / "dtype-probe.json"
+    """Where decisions are kept: ``RAG_DTYPE_PROBE_CACHE``, else the user's cache dir."""
+    return user_cache_path("RAG_DTYPE_PROBE_CACHE", "dtype-probe.json")
 
 
 def cpu_description() -> tuple[str, list[str]]:

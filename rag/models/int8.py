@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.models.loading import ModelLoadError
+from rag.models.user_cache import user_cache_path
 
 #: bump when the export or quantization recipe changes: old caches are then rebuilt, not reused
 RECIPE = 1
@@ -45,11 +46,8 @@ _WEIGHT_FILES = ("config.json", "model.safetensors", "model.safetensors.index.js
 
 
 def cache_root() -> Path:
-    explicit = os.environ.get("RAG_INT8_CACHE")
-    if explicit:
-        return Path(explicit).expanduser()
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "bge-contract-rag" / "int8"
+    """Where int8 exports are kept: ``RAG_INT8_CACHE``, else the user's cache dir."""
+    return user_cache_path("RAG_INT8_CACHE", "int8")
 
 
 def cache_dir(folder: Path, kind: str) -> Path:
