@@ -92,11 +92,6 @@ def document_date(text: str, column_key: str, head_chars: int = 3000) -> tuple[i
             return s, e
     return None
 
-
-def document_date_full_scan(text: str, column_key: str, head_chars: int = 3000) -> tuple[int, int] | None:
-    """:func:`document_date` by scanning the whole text (the reference the tests compare with)."""
-    if column_key not in DOCUMENT_DATE_COLUMNS:
-        return None
     dates = find_dates(text)
     if column_key == "cuad:effective-date":
         for s, e in dates:
