@@ -357,38 +357,53 @@ def write_calibration(pos: dict, neg: list, contracts: list[str], scored: dict[s
         "license": "fit on CUAD (CC BY 4.0, The Atticus Project)", "columns": out}, indent=1) + "\n", encoding="utf-8")
 
 
-def grid_speed(engine_settings: Any, pdf: Path, label: str) -> dict[str, Any]:
-    """A 41-column review of one PDF from an empty store: seconds, pages, units."""
+def grid_speed(engine_settings: Any, pdf: Path, label: str, quantize: list[str] | None = None) -> list[dict[str, Any]]:
+    """A 41-column review of one PDF from an empty review store: seconds, pages, units.
+
+    ``quantize`` lists precisions to time one after the other on one ingest (done with the first);
+    by default the settings' own. Each variant starts from an empty review store.
+    """
     from rag.engine import Engine
+    from rag.review import prototypes
     from rag.review.columns import cuad_columns
     from rag.review.grid import review
     from rag.review.storage import ReviewStore
 
+    variants = quantize or [engine_settings.quantize]
+    out = []
     with tempfile.TemporaryDirectory(prefix="review-speed-") as tmp:
-        engine = Engine(replace(engine_settings, data_dir=tmp))
+        engine = Engine(replace(engine_settings, data_dir=tmp, quantize=variants[0]))
         t0 = time.perf_counter()
         report = engine.ingest([pdf], "speed")
         ingest_s = time.perf_counter() - t0
         if report.failed:
             raise SystemExit(f"{pdf.name} failed to ingest: {report.failed[0].error}")
-        retriever = engine.retriever("speed")
-        retriever.search("warm up", top_k=1)
-        columns = cuad_columns()
-        from rag.review import prototypes
-
-        t1 = time.perf_counter()
-        prototypes.vectors(engine.encoder, [c.key for c in columns])  # once per model, then stored
-        examples_s = time.perf_counter() - t1
-        load = os.getloadavg()
-        grid = review(retriever, columns, store=ReviewStore(Path(tmp) / "review.sqlite"))
-        again = review(retriever, columns, store=ReviewStore(Path(tmp) / "review.sqlite"))
-        info = retriever.collection.view().documents()[0]
-        return {"model": label, "pdf": pdf.name, "pages": info.pages, "chunks": info.chunks,
-                "columns": len(columns), "grid_seconds": round(grid.seconds, 2), "cells": grid.computed,
-                "stored_rerun_seconds": round(again.seconds, 3), "rerun_computed": again.computed,
-                "ingest_seconds": round(ingest_s, 1), "examples_seconds_once_per_model": round(examples_s, 1),
-                "load_before": [round(x, 2) for x in load],
-                "load_after": [round(x, 2) for x in os.getloadavg()]}
+        for i, variant in enumerate(variants):
+            if i:
+                engine = Engine(replace(engine_settings, data_dir=tmp, quantize=variant))
+            retriever = engine.retriever("speed")
+            retriever.search("warm up", top_k=1)
+            columns = cuad_columns()
+            t1 = time.perf_counter()
+            prototypes.vectors(engine.encoder, [c.key for c in columns])  # once per model, then stored
+            examples_s = time.perf_counter() - t1
+            load = os.getloadavg()
+            store = Path(tmp) / f"review-{variant}.sqlite"
+            grid = review(retriever, columns, store=ReviewStore(store))
+            again = review(retriever, columns, store=ReviewStore(store))
+            info = retriever.collection.view().documents()[0]
+            out.append({"model": label, "quantize": variant, "encoder_dtype": engine.encoder.dtype,
+                        "reranker": engine.settings.rerank_model or None,
+                        "pdf": pdf.name, "pages": info.pages, "chunks": info.chunks,
+                        "columns": len(columns), "grid_seconds": round(grid.seconds, 2), "cells": grid.computed,
+                        "stored_rerun_seconds": round(again.seconds, 3), "rerun_computed": again.computed,
+                        **({"ingest_seconds": round(ingest_s, 1)} if i == 0 else
+                           {"ingest": f"the collection ingested with quantize={variants[0]}"}),
+                        "examples_seconds_once_per_model": round(examples_s, 1),
+                        "load_before": [round(x, 2) for x in load],
+                        "load_after": [round(x, 2) for x in os.getloadavg()]})
+            print(f"grid: {out[-1]}", flush=True)
+    return out
 
 
 def _speed_pdf(args: argparse.Namespace) -> Path:
@@ -410,6 +425,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--contracts", type=int, help="evaluate an even spread of N contracts (default: all)")
     p.add_argument("--speed-pdf", type=Path, help="PDF for the grid time (default: the CUAD PDF nearest 50 pages)")
     p.add_argument("--speed-model", action="append", default=[], help="also time the grid with this model folder")
+    p.add_argument("--speed-quantize", help="comma-separated precisions (none,int8) to time the grid in, one ingest "
+                                            "(default: RAG_QUANTIZE's)")
     p.add_argument("--no-speed", action="store_true")
     p.add_argument("--speed-only", action="store_true",
                    help="time the grid only and add it to an existing results file (quality runs are long)")
@@ -445,11 +462,11 @@ def main(argv: list[str] | None = None) -> int:
     out = args.results or REPO / "bench" / "results" / f"review-{machine_tag()}.json"
     if args.speed_only:
         payload = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {"machine": machine_info()}
-        payload["speed"] = [grid_speed(settings, _speed_pdf(args), settings.embed_model)]
-        payload["speed"] += [grid_speed(replace(settings, embed_model=m), _speed_pdf(args), m) for m in args.speed_model]
+        variants = args.speed_quantize.split(",") if args.speed_quantize else None
+        payload["speed"] = grid_speed(settings, _speed_pdf(args), settings.embed_model, variants)
+        for m in args.speed_model:
+            payload["speed"] += grid_speed(replace(settings, embed_model=m), _speed_pdf(args), m, variants)
         payload["speed_date"] = time.strftime("%Y-%m-%d %H:%M")
-        for s in payload["speed"]:
-            print(f"grid: {s}")
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"saved {out}")
@@ -520,9 +537,10 @@ def main(argv: list[str] | None = None) -> int:
     speed = []
     if not args.no_speed:
         pdf = _speed_pdf(args)
-        speed.append(grid_speed(settings, pdf, settings.embed_model))
+        variants = args.speed_quantize.split(",") if args.speed_quantize else None
+        speed += grid_speed(settings, pdf, settings.embed_model, variants)
         for model in args.speed_model:
-            speed.append(grid_speed(replace(settings, embed_model=model), pdf, model))
+            speed += grid_speed(replace(settings, embed_model=model), pdf, model, variants)
 
     m = result["macro"]
     print(f"{len(contracts)} contracts, {result['pairs']['positive']} positive and {result['pairs']['negative']} "
@@ -532,8 +550,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{v:<11} | {m[v]['aupr']:>10} | {m[v]['p_at_80r']:>12}")
     print(f"decisions (cross-fitted calibration): {result['decisions']}")
     print(f"location: {result['location']}")
-    for s in speed:
-        print(f"grid: {s}")
     if args.no_speed and out.is_file():  # keep the grid time of an earlier --speed-only run
         earlier = json.loads(out.read_text(encoding="utf-8"))
         speed = earlier.get("speed") or []
