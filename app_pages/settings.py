@@ -9,7 +9,7 @@ from typing import Any
 import streamlit as st
 
 from app_pages import components as ui
-from app_pages import state
+from app_pages import precision, state
 
 BACKENDS = {
     "extractive": "Extractive: quotes the best passages, no language model (works offline)",
@@ -28,25 +28,10 @@ def line(label: str, value: object) -> None:
     st.markdown(f"**{ui.md_escape(label)}:** {ui.md_escape(str(value))}")
 
 
-def cpu_precision(running: str) -> str:
-    """The dtype the models run in on this CPU and why (the measured probe of rag.models.dtype_probe)."""
-    from rag.models.dtype_probe import cpu_dtype_choice
-    from rag.models.loading import cpu_supports_bf16
-
-    if not cpu_supports_bf16():
-        return f"{running}: this CPU has no native bf16 instructions, so fp32 (nothing to measure)"
-    choice = cpu_dtype_choice()
-    detail = choice.reason
-    if choice.fp32_s is not None and choice.bf16_s is not None:
-        detail += (f" (probe: fp32 {choice.fp32_s * 1000:.0f} ms, bf16 {choice.bf16_s * 1000:.0f} ms; "
-                   f"{'cached for this machine' if choice.cached else 'measured at this start'})")
-    if running != choice.dtype:
-        return f"{running}, set explicitly (the probe picks {choice.dtype}: {detail})"
-    return detail
-
-
 def models_section(rt: state.Runtime) -> None:
-    enc = rt.engine.encoder
+    enc, rr = rt.engine.encoder, rt.engine.reranker
+    on_cpu = enc.device == "cpu" or (rr is not None and rr.device == "cpu")
+    choice = precision.cpu_choice() if on_cpu else None  # what the dtype probe picks without int8
     st.subheader("Models", anchor=False)
     if is_demo_model(enc):
         st.warning("Running on the **offline demo model** (all-MiniLM-L6-v2 from the PyPI package "
@@ -65,10 +50,11 @@ def models_section(rt: state.Runtime) -> None:
     line("ColBERT multi-vector", "available (off by default; see below)" if enc.has_colbert else
          "not available with this model")
     if enc.device == "cpu":
-        line("CPU precision", cpu_precision(enc.dtype))
-    if rt.engine.reranker is not None:
-        rr = rt.engine.reranker
+        line("CPU precision", precision.describe(enc.dtype, choice))
+    if rr is not None:
         line("Reranker", f"{rr.name}, on {rr.device} ({rr.dtype})")
+        if rr.device == "cpu":
+            line("Reranker CPU precision", precision.describe(rr.dtype, choice))
         budget = rt.settings.rerank_budget_s
         line("Reranking budget", (f"{budget:g} s per question (RAG_RERANK_BUDGET_S): as many candidates as the "
                                   f"reranker's measured speed allows, at least {rt.settings.rerank_min_candidates}")

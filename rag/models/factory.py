@@ -30,10 +30,12 @@ def check_quantize(quantize: str | None, device: str, dtype: str | None) -> str 
     if mode == "none":
         return None
     if device != "cpu":
-        raise ValueError(f"quantize='int8' runs on CPU only (ONNX Runtime's CPU kernels), not on {device!r}; "
-                         "on a GPU leave it off (bf16/fp16 is the fast path there)")
+        raise ValueError(f"int8 quantization (RAG_QUANTIZE=int8) runs on CPU only (ONNX Runtime's CPU kernels), but "
+                         f"the models would run on {device!r}: on a GPU unset RAG_QUANTIZE (bf16/fp16 is the fast "
+                         f"path there), or set RAG_DEVICE=cpu to run int8 on the CPU")
     if dtype not in (None, "float32"):
-        raise ValueError(f"quantize='int8' keeps the unquantized parts in float32; dtype={dtype!r} cannot be combined")
+        raise ValueError(f"int8 quantization (quantize='int8') runs the parts it does not quantize in float32, so "
+                         f"dtype={dtype!r} cannot be combined with it: pass dtype=None, or quantize=None for {dtype}")
     return mode
 
 

@@ -16,26 +16,30 @@ x86) and also fuse LayerNorm/GELU/attention. Speed and fidelity are measured sid
 Cache: ``$XDG_CACHE_HOME/bge-contract-rag/int8/<folder name>-<key>/`` (``RAG_INT8_CACHE`` overrides
 the root). The key covers the checkpoint's config and weight files (name, size, mtime), the model
 kind and the library versions, so new weights or a new onnxruntime build rebuild it. The folder is
-built aside and renamed into place, so a killed build leaves no half cache; a damaged one raises
-:class:`~rag.models.loading.ModelLoadError` naming the file (delete the folder to rebuild).
+built aside and renamed into place, so a killed build leaves no half cache; the side folder it
+leaves (over 1 GB for BGE-M3) is removed by the next load once no live build holds its lock
+(:mod:`rag.models.user_cache`), and two processes that need the same export build it once. A damaged
+cache raises :class:`~rag.models.loading.ModelLoadError` naming the file (delete the folder to rebuild).
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
+import re
 import shutil
-import tempfile
 import time
 import warnings
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rag.models.loading import ModelLoadError
-from rag.models.user_cache import user_cache_path
+from rag.models.user_cache import build_lock, remove_stale_side_folders, side_folder, user_cache_path
 
 #: bump when the export or quantization recipe changes: old caches are then rebuilt, not reused
 RECIPE = 1
@@ -43,6 +47,20 @@ MODEL_FILE = "model.int8.onnx"
 MANIFEST = "manifest.json"
 #: weight files whose change must invalidate a cache (whichever the checkpoint has)
 _WEIGHT_FILES = ("config.json", "model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
+#: a cache entry's name, as :func:`cache_dir` makes it (only such entries' side folders are ever removed)
+ENTRY_NAME = re.compile(r".+-(base|seq-cls)-[0-9a-f]{16}")
+
+
+def require(module: str) -> Any:
+    """Import ``module`` (onnxruntime, onnx), or say which extra to install."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ModelLoadError(
+            f"int8 quantization (RAG_QUANTIZE=int8) needs the {module} package, which cannot be imported "
+            f"({exc}). Install the int8 extra: pip install -e '.[int8]' in the project folder (or pip install "
+            f"'onnxruntime>=1.20' 'onnx>=1.16'), or unset RAG_QUANTIZE to run without int8."
+        ) from exc
 
 
 def cache_root() -> Path:
@@ -52,8 +70,9 @@ def cache_root() -> Path:
 
 def cache_dir(folder: Path, kind: str) -> Path:
     """The cache folder of one checkpoint and model kind (``"base"`` or ``"seq-cls"``)."""
-    import onnxruntime
     import torch
+
+    onnxruntime = require("onnxruntime")
 
     parts = [f"recipe {RECIPE}", kind, str(folder.resolve()), f"onnxruntime {onnxruntime.__version__}",
              f"torch {torch.__version__}"]
@@ -102,16 +121,35 @@ class OnnxModel:
 
 def load_int8(folder: Path, kind: str, load_fp32: Callable[[], Any], *, threads: int | None = None) -> OnnxModel:
     """The int8 model of ``folder``: from the cache, else built from ``load_fp32()`` (the fp32
-    torch model, loaded only when there is no cache) and cached."""
+    torch model, loaded only when there is no cache) and cached. Side folders of killed builds
+    are removed first; while another process builds the same cache, this one waits for it."""
     target = cache_dir(folder, kind)
+    remove_stale_side_folders(target.parent, ENTRY_NAME)
     build_s = None
     if not (target / MANIFEST).is_file():
+        require("onnx")  # the export and quantizer need it; reading a cache does not
         start = time.perf_counter()
-        build(load_fp32(), kind, target)
-        build_s = time.perf_counter() - start
+        with ExitStack() as stack:
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                stack.enter_context(build_lock(target))
+            except OSError as exc:
+                raise unwritable(target, exc) from exc
+            if not (target / MANIFEST).is_file():  # else another process built it while we waited
+                build(load_fp32(), kind, target)
+                build_s = time.perf_counter() - start
     start = time.perf_counter()
     session = open_session(target, threads=threads)
     return OnnxModel(session, kind, target / MODEL_FILE, build_s=build_s, load_s=time.perf_counter() - start)
+
+
+def unwritable(target: Path, exc: OSError) -> ModelLoadError:
+    """The error for a cache that cannot be written (read-only folder, full disk)."""
+    return ModelLoadError(
+        f"cannot write the int8 model cache {target} ({type(exc).__name__}: {exc}). The first load of a model "
+        f"exports it there (an fp32 copy, then the int8 one): free disk space in {target.parent}, or set "
+        f"RAG_INT8_CACHE to a writable folder with room."
+    )
 
 
 def open_session(target: Path, *, threads: int | None = None) -> Any:
@@ -170,7 +208,10 @@ class _Exported:
 
 
 def build(model: Any, kind: str, target: Path) -> None:
-    """Export ``model`` (fp32, eager attention) to ONNX, quantize it to int8 and move it to ``target``."""
+    """Export ``model`` (fp32, eager attention) to ONNX, quantize it to int8 and move it to ``target``.
+
+    Call it holding ``build_lock(target)``: its side folder then counts as live until it is renamed
+    into place or removed, and a killed build's folder as stale."""
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -179,8 +220,10 @@ def build(model: Any, kind: str, target: Path) -> None:
         # eager attention traces to plain ops whatever the example batch looks like (sdpa paths
         # branch on whether the mask has padding, and a trace would freeze that branch)
         model.set_attn_implementation("eager")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        work = side_folder(target)
+    except OSError as exc:
+        raise unwritable(target, exc) from exc
     try:
         fp32_path = work / "fp32" / "model.onnx"
         fp32_path.parent.mkdir()
@@ -211,10 +254,12 @@ def build(model: Any, kind: str, target: Path) -> None:
                     "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         (work / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         if (target / MANIFEST).is_file():
-            return  # another process finished the same build meanwhile: keep its copy
+            return  # another process finished the same build meanwhile (no locking here): keep its copy
         if target.exists():  # a broken leftover (no manifest): replace it
             shutil.rmtree(target)
         os.replace(work, target)
+    except OSError as exc:  # a full disk, a folder made read-only meanwhile
+        raise unwritable(target, exc) from exc
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
+
 SECRET = "sk-test-0123456789abcdefSECRET"
 
 
@@ -61,6 +65,58 @@ def test_settings_say_which_cpu_precision_runs_and_why(make_app, tiny_m3_dir, tm
         assert cpu_dtype_choice().reason in shown  # "fp32: dtype probe disabled (RAG_DTYPE_PROBE=off)"
     else:
         assert "no native bf16" in shown
+
+
+def test_settings_say_int8_runs_in_both_models_and_why(make_app, tiny_m3_dir, tiny_reranker_dir, tmp_path,
+                                                      plain) -> None:
+    pytest.importorskip("onnxruntime")
+    from app_pages.precision import INT8, cpu_choice, describe
+
+    at = make_app(tiny_m3_dir, tmp_path, RAG_RERANK_MODEL=str(tiny_reranker_dir), RAG_QUANTIZE="int8",
+                  RAG_INT8_CACHE=str(tmp_path / "int8"), RAG_DTYPE_PROBE_CACHE=str(tmp_path / "probe.json"),
+                  RAG_DTYPE_PROBE="off").run()
+    at.switch_page("app_pages/settings.py").run()
+    assert not at.exception
+    shown = plain(_all_text(at))
+    expected = describe("int8", cpu_choice())
+    assert expected.startswith(f"{INT8}; without it this CPU would run float32, as ")
+    assert f"**CPU precision:** {expected}" in shown
+    assert f"**Reranker CPU precision:** {expected}" in shown
+    assert "set explicitly" not in shown
+
+
+def test_precision_line_says_what_runs_and_why() -> None:
+    """Every case of the line, whatever this CPU is: int8 chosen with RAG_QUANTIZE (and what would
+    run without it), the probe's measured pick, no native bf16, the probe switched off."""
+    from app_pages.precision import INT8, describe
+    from rag.models.dtype_probe import DtypeChoice, decide
+
+    slower = replace(decide(0.010, 0.018), cached=True)  # bf16 1.8x slower: fp32
+    faster = decide(0.030, 0.010)  # bf16 3x faster: bf16
+    off = DtypeChoice("float32", None, "fp32: dtype probe disabled (RAG_DTYPE_PROBE=off)")
+
+    assert describe("int8", slower) == (
+        f"{INT8}; without it this CPU would run float32, picked by a measured probe: bf16 measured 1.8x slower "
+        f"on this CPU (probe: fp32 10 ms, bf16 18 ms; cached for this machine)")
+    assert describe("int8", faster) == (
+        f"{INT8}; without it this CPU would run bfloat16, picked by a measured probe: measured 3.0x faster than "
+        f"fp32 on this CPU (probe: fp32 30 ms, bf16 10 ms; measured at this start)")
+    assert describe("int8", None) == (f"{INT8}; without it this CPU would run float32, as it has no native bf16 "
+                                      f"instructions (nothing to measure)")
+    assert describe("int8", off) == (f"{INT8}; without it this CPU would run float32, as the dtype probe is off "
+                                     f"(RAG_DTYPE_PROBE=off)")
+    assert INT8 == "int8 (ONNX Runtime dynamic int8), chosen with RAG_QUANTIZE=int8"
+
+    # without int8: the probe's verdict as before
+    assert describe("float32", slower) == ("fp32: bf16 measured 1.8x slower on this CPU (probe: fp32 10 ms, "
+                                           "bf16 18 ms; cached for this machine)")
+    assert describe("bfloat16", faster).startswith("bf16: measured 3.0x faster than fp32 on this CPU (probe:")
+    assert describe("float32", None) == ("float32: this CPU has no native bf16 instructions, so fp32 "
+                                         "(nothing to measure)")
+    assert describe("float32", off) == off.reason
+    # the probe changed its mind after the models loaded (its cache was re-measured)
+    assert describe("float32", faster).startswith("float32, as the models were loaded; the probe now picks bfloat16 (")
+    assert describe("float32", faster).endswith("Reload models to use it")
 
 
 def test_download_progress_line_says_size_speed_and_time_left() -> None:

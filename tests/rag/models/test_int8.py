@@ -1,5 +1,6 @@
-"""int8 path (rag.models.int8): every head runs, outputs stay close to fp32, the cache is reused,
-and a damaged cache is an error naming the file.
+"""int8 path (rag.models.int8): every head runs, outputs stay close to fp32, the cache is reused
+and built once, killed builds' folders are cleaned up, and a damaged cache, a missing package or an
+unwritable cache folder is an error that names the file and says what to do.
 
 Tolerances are for the tiny random-weight checkpoints (2 layers, hidden 64) and for the real
 all-MiniLM-L6-v2 weights; they are loose enough for int8's rounding and tight enough to catch a
@@ -8,7 +9,11 @@ wrong graph (a mask frozen at export, a missing layer, swapped outputs), which l
 
 from __future__ import annotations
 
+import errno
+import re
 import shutil
+import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -153,8 +158,9 @@ def test_options_are_checked_before_loading(tiny_m3_dir: Path) -> None:
         load_encoder(tiny_m3_dir, device="cpu", quantize="int4")
     with pytest.raises(ValueError, match="bfloat16"):
         load_encoder(tiny_m3_dir, device="cpu", dtype="bfloat16", quantize="int8")
-    with pytest.raises(ValueError, match="CPU only"):
+    with pytest.raises(ValueError, match="CPU only") as gpu:
         check_quantize("int8", "cuda", None)
+    assert "RAG_DEVICE=cpu" in str(gpu.value) and "unset RAG_QUANTIZE" in str(gpu.value)
     assert check_quantize(None, "cuda", None) is None and check_quantize("none", "cpu", "float32") is None
 
 
@@ -175,3 +181,104 @@ def test_minilm_int8_close_to_fp32(minilm_dir: Path, int8_cache: Path) -> None:
     out = load_encoder(minilm_dir, device="cpu", quantize="int8").encode(TEXTS, dense=True, sparse=False).dense
     cos = (out * ref).sum(axis=1)
     assert cos.min() > 0.97, cos
+
+
+def test_load_removes_a_killed_builds_folder(tiny_m3_dir: Path, m3_int8: Any, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build killed mid-way leaves its side folder (over 1 GB for BGE-M3); the next load removes it
+    (no live process holds its lock: see tests/rag/models/test_user_cache.py for the live case)."""
+    from rag.models import load_encoder
+
+    cache = _copy_cache(m3_int8.model.path.parent, tmp_path, monkeypatch)
+    stale = tmp_path / f".{cache.name}.k1ll3d_0"
+    (stale / "fp32").mkdir(parents=True)
+    (stale / "fp32" / "model.onnx").write_bytes(b"\0" * 4096)
+    again = load_encoder(tiny_m3_dir, device="cpu", quantize="int8")
+    assert again.model.build_s is None and not stale.exists() and (cache / "manifest.json").is_file()
+
+
+def test_two_loads_at_once_build_once(tiny_reranker_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second load waits for the first one's build and reads its cache (no double >1 GB build,
+    no rename race between two side folders)."""
+    import rag.models.factory as factory
+    from rag.models import load_reranker
+
+    monkeypatch.setenv("RAG_INT8_CACHE", str(tmp_path))
+    fp32_loads = []
+    real = factory.load_weights
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        fp32_loads.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(factory, "load_weights", counting)
+    results: list[Any] = [None, None]
+
+    def load(i: int) -> None:
+        try:
+            results[i] = load_reranker(tiny_reranker_dir, device="cpu", quantize="int8")
+        except BaseException as exc:  # re-raised below, in the test's thread
+            results[i] = exc
+
+    threads = [threading.Thread(target=load, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    for r in results:
+        if isinstance(r, BaseException):
+            raise r
+    assert len(fp32_loads) == 1
+    assert sorted(r.model.build_s is None for r in results) == [False, True]
+    assert results[0].model.path == results[1].model.path
+    assert not [p for p in tmp_path.iterdir() if p.is_dir() and p.name.startswith(".")]  # no side folder left
+
+
+def test_missing_onnxruntime_names_the_extra(tiny_m3_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rag.models import ModelLoadError, load_encoder
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails as if not installed
+    with pytest.raises(ModelLoadError, match=re.escape("pip install -e '.[int8]'")) as err:
+        load_encoder(tiny_m3_dir, device="cpu", quantize="int8")
+    assert "needs the onnxruntime package" in str(err.value) and "unset RAG_QUANTIZE" in str(err.value)
+
+
+def test_onnx_is_needed_to_build_not_to_read(tiny_m3_dir: Path, m3_int8: Any, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from rag.models import ModelLoadError, load_encoder
+
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    assert load_encoder(tiny_m3_dir, device="cpu", quantize="int8").model.build_s is None  # cached
+    monkeypatch.setenv("RAG_INT8_CACHE", str(tmp_path))  # nothing cached: this load must build
+    with pytest.raises(ModelLoadError, match=re.escape("needs the onnx package")) as err:
+        load_encoder(tiny_m3_dir, device="cpu", quantize="int8")
+    assert "pip install -e '.[int8]'" in str(err.value)
+
+
+def test_unwritable_cache_folder_says_where_and_what_to_do(tiny_m3_dir: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from rag.models import ModelLoadError, load_encoder
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")  # (a read-only folder would not stop root)
+    monkeypatch.setenv("RAG_INT8_CACHE", str(blocker / "int8"))
+    with pytest.raises(ModelLoadError, match="RAG_INT8_CACHE") as err:
+        load_encoder(tiny_m3_dir, device="cpu", quantize="int8")
+    assert str(blocker / "int8") in str(err.value)
+
+
+def test_full_disk_during_build_leaves_nothing_behind(tiny_m3_dir: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import onnxruntime.quantization
+
+    from rag.models import ModelLoadError, load_encoder
+
+    def full(*args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(onnxruntime.quantization, "quantize_dynamic", full)
+    monkeypatch.setenv("RAG_INT8_CACHE", str(tmp_path))
+    with pytest.raises(ModelLoadError, match="free disk space") as err:
+        load_encoder(tiny_m3_dir, device="cpu", quantize="int8")
+    assert "No space left on device" in str(err.value)
+    assert not [p for p in tmp_path.iterdir() if p.is_dir()]  # neither a half cache nor a side folder
