@@ -24,7 +24,11 @@ piece: plain recursive splitting, grouped the same way.
 
 Spans are exact: ``chunk.text == document.text[chunk.start:chunk.end]``. Chunks are disjoint, in
 document order, and together cover every non-whitespace character (only whitespace between
-chunks is left out). ``embed_text`` prepends the document title and the heading path.
+chunks is left out). ``embed_text`` prepends the document title (its file name), its identity
+as its text states it (title and parties: ``ingest.identity.document_identity``) and the heading
+path: a clause deep inside a contract then still says which contract it belongs to when a
+question names the contract by its title and parties and the whole collection is searched.
+Only ``embed_text`` carries them; ``text`` and the offsets are the document's own.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
+from ingest.identity import document_identity
 from ingest.token_count import _splitter, _TokenCounter  # ingest.units imports these two from here too
 from rag.documents import Chunk, Clause, Document
 
@@ -83,7 +88,8 @@ class ChunkingConfig:
     bench/chunking.py). ``size_weight`` trades size regularity against cutting on clause
     boundaries: lower values let sizes vary more so that cuts fall on stronger boundaries.
     ``target_tokens`` and ``max_tokens`` count the chunk text only; ``embed_text`` adds the
-    title and heading path (usually under 40 tokens) on top.
+    title, the identity (at most ``identity_chars`` characters, usually 20-40 tokens) and the
+    heading path (usually under 40 tokens) on top.
     """
 
     target_tokens: int = 64
@@ -91,6 +97,9 @@ class ChunkingConfig:
     min_tokens: int = 16
     prepend_headings: bool = True
     prepend_title: bool = True
+    #: the document's title and parties as its head states them (``document_identity``)
+    prepend_identity: bool = True
+    identity_chars: int = 200
     size_weight: float = 2.0
     #: long clauses are first split into parts of target_tokens / split_divisor tokens
     split_divisor: int = 2
@@ -338,6 +347,7 @@ def chunk_document(
             pieces.append(piece)
     glue = [_heading_only(text, p, clauses) for p in pieces]
     title = document_title(doc.name)
+    identity = document_identity(text, config.identity_chars) if config.prepend_identity else ""
     chunks: list[Chunk] = []
     for a, b in _group(pieces, glue, config):
         start, end = pieces[a].start, pieces[b - 1].end
@@ -353,6 +363,8 @@ def chunk_document(
         prefix = []
         if config.prepend_title and title:
             prefix.append(title)
+        if identity:
+            prefix.append(identity)
         if config.prepend_headings and path:
             prefix.append(" > ".join(path))
         chunks.append(
