@@ -97,8 +97,10 @@ class ChunkingConfig:
     min_tokens: int = 16
     prepend_headings: bool = True
     prepend_title: bool = True
-    #: the document's title and parties as its head states them (``document_identity``)
-    prepend_identity: bool = True
+    #: the document's title and parties as its head states them (``document_identity``):
+    #: "embed" prepends them to ``embed_text`` (dense and lexical), "lexical" adds their terms
+    #: to each chunk's lexical weights only (``ingest.pipeline.prepare``), "none" leaves them out
+    identity: str = "embed"
     identity_chars: int = 200
     size_weight: float = 2.0
     #: long clauses are first split into parts of target_tokens / split_divisor tokens
@@ -113,6 +115,8 @@ class ChunkingConfig:
             )
         if self.size_weight <= 0:
             raise ValueError(f"ChunkingConfig.size_weight must be positive, got {self.size_weight}")
+        if self.identity not in ("embed", "lexical", "none"):
+            raise ValueError(f"ChunkingConfig.identity must be embed, lexical or none, got {self.identity!r}")
         if self.split_divisor < 1:
             raise ValueError(f"ChunkingConfig.split_divisor must be at least 1, got {self.split_divisor}")
 
@@ -347,7 +351,7 @@ def chunk_document(
             pieces.append(piece)
     glue = [_heading_only(text, p, clauses) for p in pieces]
     title = document_title(doc.name)
-    identity = document_identity(text, config.identity_chars) if config.prepend_identity else ""
+    identity = document_identity(text, config.identity_chars) if config.identity == "embed" else ""
     chunks: list[Chunk] = []
     for a, b in _group(pieces, glue, config):
         start, end = pieces[a].start, pieces[b - 1].end

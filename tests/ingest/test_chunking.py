@@ -115,7 +115,7 @@ def test_clause_label_heading_path_and_embed_text(tokenizer):
     assert c.embed_text == ("Licence Agreement v1.2\nSERVICES AGREEMENT between Acme Inc. and Beta LLC.\n"
                             f"2 Heading Number 2 > 2.1 Sub Heading\n\n{c.text}")
     bare = chunk_document(doc, clauses, tokenizer, ChunkingConfig(prepend_headings=False, prepend_title=False,
-                                                                  prepend_identity=False))
+                                                                  identity="none"))
     assert all(ch.embed_text == ch.text for ch in bare)
     assert document_title("a/b/Master Agreement.docx") == "Master Agreement"
     assert document_title("Agreement v1.2") == "Agreement v1.2"
@@ -137,7 +137,7 @@ def test_every_chunk_carries_the_identity_in_embed_text_only(tokenizer):
         assert c.text == text[c.start:c.end]
     assert sum(identity in c.text for c in chunks) <= 1  # only the preamble's chunk holds it as text
     old = chunk_document(doc, clauses, tokenizer, ChunkingConfig(target_tokens=64, max_tokens=128, min_tokens=16,
-                                                                 prepend_identity=False))
+                                                                 identity="none"))
     assert [(c.start, c.end) for c in old] == [(c.start, c.end) for c in chunks]  # the prefix is not counted
     assert all(identity not in c.embed_text.split("\n\n")[0] for c in old)
 

@@ -173,7 +173,7 @@ def test_collections_indexed_without_the_identity_still_search(collection, tiny_
 
     enc = tiny_encoder_for_ingest
     old = ingest([Source.upload("old.txt", PARTIES_CONTRACT.encode())], collection, enc,
-                 chunking=ChunkingConfig(target_tokens=16, max_tokens=32, min_tokens=4, prepend_identity=False))
+                 chunking=ChunkingConfig(target_tokens=16, max_tokens=32, min_tokens=4, identity="none"))
     new = ingest([Source.upload("new.txt", PARTIES_CONTRACT.replace("Quillon", "Quinton").encode())], collection, enc,
                  chunking=ChunkingConfig(target_tokens=16, max_tokens=32, min_tokens=4))
     assert old.files[0].status == new.files[0].status == "added"
@@ -182,3 +182,34 @@ def test_collections_indexed_without_the_identity_still_search(collection, tiny_
     assert spans["old.txt"] == spans["new.txt"]  # same cuts: the prefix is embed-only
     hits = Retriever(collection, enc).search("When may either party terminate?", top_k=8).hits
     assert {h.chunk.doc_name for h in hits} == {"old.txt", "new.txt"}
+
+
+@pytest.mark.parametrize("sparse_kind", ["bm25", "lexical"])
+def test_identity_in_the_lexical_weights_only(tiny_encoder_for_ingest, sparse_kind):
+    """identity="lexical": what is embedded stays the chunk (dense vectors as without it), and
+    each chunk's lexical weights gain the parties' terms (BM25 counts, or BGE-M3's own weights)."""
+    from ingest.chunking import ChunkingConfig
+    from ingest.pipeline import prepare
+    from rag.documents import Document
+
+    enc = tiny_encoder_for_ingest
+    doc = Document(name="supply.txt", text=PARTIES_CONTRACT)
+    sizes = dict(target_tokens=16, max_tokens=32, min_tokens=4)
+    plain = prepare(doc, PARTIES_CONTRACT.encode(), enc, sparse_kind=sparse_kind,
+                    chunking=ChunkingConfig(**sizes, identity="none"))
+    lex = prepare(doc, PARTIES_CONTRACT.encode(), enc, sparse_kind=sparse_kind,
+                  chunking=ChunkingConfig(**sizes, identity="lexical"))
+    assert [c.embed_text for c in lex.chunks] == [c.embed_text for c in plain.chunks]
+    assert "Quillon" not in lex.chunks[-1].embed_text
+    assert (lex.dense == plain.dense).all()
+    if sparse_kind == "bm25":
+        from rag.lexical import term_id
+
+        assert term_id("quillon") in lex.sparse[-1] and term_id("quillon") not in plain.sparse[-1]
+    else:
+        extra = dict(enc.encode(["SUPPLY AGREEMENT between Quillon Widgets Inc. and Marbeck Foods LLC"],
+                                dense=False, sparse=True).sparse[0])
+        assert extra and all(lex.sparse[-1][t] >= w for t, w in extra.items())
+        assert all(lex.sparse[-1][t] >= w for t, w in plain.sparse[-1].items())
+    with pytest.raises(ValueError, match="identity"):
+        ChunkingConfig(identity="dense")
