@@ -1,11 +1,12 @@
 """A document's identity as its own text states it: its head (title, parties) and, compact, the
-title and party names that chunks carry in their embedded text.
+title and party names that every chunk carries.
 
 Document scoping (``rag.retrieve.scoping``) scores a question against each document's head;
-chunking (``ingest.chunking``) prepends the compact identity to every chunk's ``embed_text``
-("contextual chunk headers"), so that a search over the whole collection can tell which contract
-a clause deep inside it belongs to when a question names the contract by its title and parties
-("Consider the Supply Agreement between Acme Inc and Beta LLC; ..."). Both read the same head.
+ingest adds the compact identity to every chunk's lexical weights (``ChunkingConfig.identity``;
+or to its ``embed_text`` too, "contextual chunk headers"), so that a search over the whole
+collection can tell which contract a clause deep inside it belongs to when a question names the
+contract by its title and parties ("Consider the Supply Agreement between Acme Inc and Beta
+LLC; ..."). Both read the same head.
 """
 
 from __future__ import annotations
@@ -157,7 +158,7 @@ def document_identity(text: str, max_chars: int = 200) -> str:
 
     Read from :func:`head_text`'s head and parties clause, the words document scoping scores a
     question against. Capped at ``max_chars`` (on a word boundary): it is repeated in every
-    chunk's embedded text, which MiniLM reads only 256 tokens of.
+    chunk (its lexical weights, or its embedded text, of which MiniLM reads only 256 tokens).
     """
     squeezed = _squeezed(text)
     title = _title(squeezed[:HEAD_CHARS])

@@ -106,7 +106,8 @@ def test_clause_label_heading_path_and_embed_text(tokenizer):
     text = contract(3, " ".join(["The licence is worldwide and royalty-free."] * 12), sub=2)
     doc = Document(name="folder/Licence Agreement v1.2.pdf", text=text)
     clauses = parse_structure(text)
-    chunks = chunk_document(doc, clauses, tokenizer, ChunkingConfig(target_tokens=120, max_tokens=200, min_tokens=16))
+    chunks = chunk_document(doc, clauses, tokenizer, ChunkingConfig(target_tokens=120, max_tokens=200, min_tokens=16,
+                                                                     identity="embed"))
     assert_exact_cover(doc, chunks)
     sub = [c for c in chunks if c.clause == "2.1"]
     assert sub, [c.clause for c in chunks]
@@ -122,12 +123,13 @@ def test_clause_label_heading_path_and_embed_text(tokenizer):
 
 
 def test_every_chunk_carries_the_identity_in_embed_text_only(tokenizer):
-    """The contract's title and parties (from its preamble) reach clauses far from it, but only
-    what is embedded: the chunk text and its offsets are the document's own."""
+    """identity="embed": the contract's title and parties (from its preamble) reach clauses far
+    from it, but only what is embedded: the chunk text and its offsets are the document's own.
+    By default (identity="lexical") embed_text stays the title and heading path."""
     text = contract(8, " ".join(["The supplier shall deliver the goods on time."] * 10))
     doc = Document(name="cuad/ACME_2019_EX-10.1.txt", text=text)
     clauses = parse_structure(text)
-    config = ChunkingConfig(target_tokens=64, max_tokens=128, min_tokens=16)
+    config = ChunkingConfig(target_tokens=64, max_tokens=128, min_tokens=16, identity="embed")
     chunks = chunk_document(doc, clauses, tokenizer, config)
     assert_exact_cover(doc, chunks)
     assert len(chunks) > 3
@@ -140,6 +142,8 @@ def test_every_chunk_carries_the_identity_in_embed_text_only(tokenizer):
                                                                  identity="none"))
     assert [(c.start, c.end) for c in old] == [(c.start, c.end) for c in chunks]  # the prefix is not counted
     assert all(identity not in c.embed_text.split("\n\n")[0] for c in old)
+    default = chunk_document(doc, clauses, tokenizer, ChunkingConfig(target_tokens=64, max_tokens=128, min_tokens=16))
+    assert [c.embed_text for c in default] == [c.embed_text for c in old]
 
 
 def test_fallback_without_structure(tokenizer):
