@@ -24,7 +24,13 @@ piece: plain recursive splitting, grouped the same way.
 
 Spans are exact: ``chunk.text == document.text[chunk.start:chunk.end]``. Chunks are disjoint, in
 document order, and together cover every non-whitespace character (only whitespace between
-chunks is left out). ``embed_text`` prepends the document title and the heading path.
+chunks is left out). ``embed_text`` prepends the document title (its file name) and the heading
+path. The document's identity as its text states it (title and parties:
+``ingest.identity.document_identity``) goes into every chunk's lexical weights by default
+(``identity="lexical"``, added by ``ingest.pipeline.prepare``) or into ``embed_text`` too
+(``identity="embed"``): a clause deep inside a contract then still says which contract it
+belongs to when a question names the contract by its title and parties and the whole collection
+is searched. ``text`` and the offsets are always the document's own.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
+from ingest.identity import document_identity
 from ingest.token_count import _splitter, _TokenCounter  # ingest.units imports these two from here too
 from rag.documents import Chunk, Clause, Document
 
@@ -83,7 +90,8 @@ class ChunkingConfig:
     bench/chunking.py). ``size_weight`` trades size regularity against cutting on clause
     boundaries: lower values let sizes vary more so that cuts fall on stronger boundaries.
     ``target_tokens`` and ``max_tokens`` count the chunk text only; ``embed_text`` adds the
-    title and heading path (usually under 40 tokens) on top.
+    title, the identity (at most ``identity_chars`` characters, usually 20-40 tokens) and the
+    heading path (usually under 40 tokens) on top.
     """
 
     target_tokens: int = 64
@@ -91,6 +99,15 @@ class ChunkingConfig:
     min_tokens: int = 16
     prepend_headings: bool = True
     prepend_title: bool = True
+    #: the document's title and parties as its head states them (``document_identity``):
+    #: "lexical" adds their terms to each chunk's lexical weights only (``ingest.pipeline.prepare``),
+    #: "embed" prepends them to ``embed_text`` (dense and lexical), "none" leaves them out.
+    #: Measured (MiniLM + BM25, whole collection, recall at 8,000 chars, README): cuad_dev_parties
+    #: 59.7 -> 66.3 (lexical) / 70.5 (embed); inside a named contract "embed" lost agreement-date
+    #: questions (the preamble no longer stood out: cuad_dev_parties R@2,000 62.4 -> 59.6, dev
+    #: half 61.5 -> 57.5) where "lexical" left every scoped row as it was (63.1; dev half 62.1)
+    identity: str = "lexical"
+    identity_chars: int = 200
     size_weight: float = 2.0
     #: long clauses are first split into parts of target_tokens / split_divisor tokens
     split_divisor: int = 2
@@ -104,6 +121,8 @@ class ChunkingConfig:
             )
         if self.size_weight <= 0:
             raise ValueError(f"ChunkingConfig.size_weight must be positive, got {self.size_weight}")
+        if self.identity not in ("embed", "lexical", "none"):
+            raise ValueError(f"ChunkingConfig.identity must be embed, lexical or none, got {self.identity!r}")
         if self.split_divisor < 1:
             raise ValueError(f"ChunkingConfig.split_divisor must be at least 1, got {self.split_divisor}")
 
@@ -338,6 +357,7 @@ def chunk_document(
             pieces.append(piece)
     glue = [_heading_only(text, p, clauses) for p in pieces]
     title = document_title(doc.name)
+    identity = document_identity(text, config.identity_chars) if config.identity == "embed" else ""
     chunks: list[Chunk] = []
     for a, b in _group(pieces, glue, config):
         start, end = pieces[a].start, pieces[b - 1].end
@@ -353,6 +373,8 @@ def chunk_document(
         prefix = []
         if config.prepend_title and title:
             prefix.append(title)
+        if identity:
+            prefix.append(identity)
         if config.prepend_headings and path:
             prefix.append(" > ".join(path))
         chunks.append(

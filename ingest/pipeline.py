@@ -123,12 +123,30 @@ def prepare(document: Document, data: bytes, encoder: Any, *, sparse_kind: str,
         out = encoder.encode(texts, dense=True, sparse=lexical, colbert=store_colbert, progress=on_batch)
         dense = np.asarray(out.dense, dtype=np.float32)
         sparse = list(out.sparse) if lexical else [term_counts(t) for t in texts]
+        if getattr(config, "identity", None) == "lexical":
+            sparse = _with_identity(sparse, document.text, config.identity_chars, encoder, lexical)
         colbert = list(out.colbert) if store_colbert else None
     else:
         dense = np.zeros((0, encoder.dim), np.float32)
         sparse, colbert = [], ([] if store_colbert else None)
     return Prepared(document, clauses, terms, chunks, dense, sparse, colbert,
                     hashlib.sha256(data).hexdigest(), data)
+
+
+def _with_identity(sparse: list[dict[int, float]], text: str, max_chars: int, encoder: Any,
+                   learned: bool) -> list[dict[int, float]]:
+    """Each chunk's lexical weights with its document's title and parties added (BM25 counts
+    added; a learned sparse head's weights merged by max, as its own pooling does)."""
+    from ingest.identity import document_identity
+
+    identity = document_identity(text, max_chars)
+    if not identity:
+        return sparse
+    if learned:
+        extra = dict(encoder.encode([identity], dense=False, sparse=True).sparse[0])
+        return [{**s, **{t: max(w, s.get(t, 0.0)) for t, w in extra.items()}} for s in sparse]
+    extra = term_counts(identity)
+    return [{**s, **{t: s.get(t, 0.0) + c for t, c in extra.items()}} for s in sparse]
 
 
 def ingest(sources: Iterable[Source], collection: Any, encoder: Any, *, limits: Limits = Limits(),

@@ -47,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
                     "about those documents (default: --limit)")
     lb.add_argument("--scoping", default="on,off",
                     help="on, off or on,off: rows with document scoping, and/or over the whole collection")
+    lb.add_argument("--identity", choices=("embed", "lexical", "none"),
+                    help="where chunks carry their document's title and parties (ChunkingConfig.identity; "
+                         "default: the product's); a collection reused keeps what it was indexed with")
     be = sub.add_parser("beir", parents=[common], help="BEIR nDCG@10, Recall@10/100, MRR@10")
     be.add_argument("--data", type=Path, required=True, help="folder with corpus.jsonl, queries.jsonl, qrels/")
     be.add_argument("--split", default="test")
@@ -95,14 +98,18 @@ def _retriever(engine: Any, col: Any, mode: str, scope: bool = True) -> tuple[An
     return Retriever(col, engine.encoder, reranker, opts), opts
 
 
-def _ingest(engine: Any, col: Any, sources: list[Any]) -> dict[str, Any]:
+def _ingest(engine: Any, col: Any, sources: list[Any], identity: str | None = None) -> dict[str, Any]:
     from tqdm import tqdm
 
-    from ingest.pipeline import ingest
+    from ingest.chunking import ChunkingConfig
+    from ingest.pipeline import chunking_for, ingest
 
+    chunking = chunking_for(engine.encoder, ChunkingConfig)
+    if identity is not None:
+        chunking = replace(chunking, identity=identity)
     bar = tqdm(total=len(sources), unit="doc", desc="ingest", file=sys.stderr)
     t0 = time.perf_counter()
-    report = ingest(sources, col, engine.encoder, commit_every=32,
+    report = ingest(sources, col, engine.encoder, commit_every=32, chunking=chunking,
                     on_file=lambda i, n, name: (setattr(bar, "n", i), bar.refresh()))
     bar.n = len(sources)
     bar.close()
@@ -137,7 +144,8 @@ def run_legalbench(args: argparse.Namespace, engine: Any) -> dict[str, Any]:
           f"model {engine.settings.embed_model}")
     with _collection(engine, args.collection, colbert="hybrid+colbert" in modes) as col:
         sources = [Source(name=f, path=args.corpus / f) for f in bench.files]
-        index = _ingest(engine, col, sources)
+        index = _ingest(engine, col, sources, args.identity)
+        index["identity"] = args.identity or "default"
         view = col.view()
         index["collection_documents"] = len(view.documents())
         maps = {}

@@ -21,10 +21,9 @@ from urllib.parse import unquote
 import numpy as np
 from scipy import sparse as sp
 
+from ingest.identity import HEAD_CHARS, HEAD_SCAN, PARTIES_CHARS, head_text  # noqa: F401 - re-exported: scoping reads the head
 from rag.lexical import term_counts
 
-HEAD_CHARS = 1500
-PARTIES_CHARS = 600  # of the parties clause, from its "between"
 _TOKEN = re.compile(r"[^\W_]+")
 #: where a part of a question ends (:meth:`DocumentScorer.asked_part`)
 _PART_END = re.compile(r"[;:\n]+|[.?!](?=\s)")
@@ -255,24 +254,3 @@ class DocumentScorer:
             if best >= self.config.margin * max(outside, 1e-9) and s[order[size - 1]] * self.config.margin >= best:
                 return [int(self.doc_ids[i]) for i in order[:size]]
         return []
-
-
-#: How far into a document its parties clause is looked for (after a cover page, a table of
-#: contents or a filing's legends it can be tens of thousands of characters in).
-HEAD_SCAN = 60_000
-_PARTIES = re.compile(r"\b(?:by and between|by and among|between|among|entered into by)\b", re.I)
-
-
-def head_text(text: str) -> str:
-    """The parts of a document that name it: its first characters (title, often the parties)
-    and, where that is further in, the clause that names the parties.
-
-    Runs of white space are squeezed first: layout-preserving text spends hundreds of
-    characters on indentation.
-    """
-    squeezed = " ".join(text[:HEAD_SCAN].split())
-    head = squeezed[:HEAD_CHARS]
-    m = _PARTIES.search(squeezed, max(HEAD_CHARS - 200, 0))
-    if m is None or _PARTIES.search(head) is not None:
-        return head
-    return f"{head} {squeezed[max(m.start() - 300, HEAD_CHARS):m.start() + PARTIES_CHARS]}"

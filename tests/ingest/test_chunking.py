@@ -106,17 +106,44 @@ def test_clause_label_heading_path_and_embed_text(tokenizer):
     text = contract(3, " ".join(["The licence is worldwide and royalty-free."] * 12), sub=2)
     doc = Document(name="folder/Licence Agreement v1.2.pdf", text=text)
     clauses = parse_structure(text)
-    chunks = chunk_document(doc, clauses, tokenizer, ChunkingConfig(target_tokens=120, max_tokens=200, min_tokens=16))
+    chunks = chunk_document(doc, clauses, tokenizer, ChunkingConfig(target_tokens=120, max_tokens=200, min_tokens=16,
+                                                                     identity="embed"))
     assert_exact_cover(doc, chunks)
     sub = [c for c in chunks if c.clause == "2.1"]
     assert sub, [c.clause for c in chunks]
     c = sub[0]
     assert c.heading_path == ["2 Heading Number 2", "2.1 Sub Heading"]
-    assert c.embed_text == f"Licence Agreement v1.2\n2 Heading Number 2 > 2.1 Sub Heading\n\n{c.text}"
-    bare = chunk_document(doc, clauses, tokenizer, ChunkingConfig(prepend_headings=False, prepend_title=False))
+    assert c.embed_text == ("Licence Agreement v1.2\nSERVICES AGREEMENT between Acme Inc. and Beta LLC.\n"
+                            f"2 Heading Number 2 > 2.1 Sub Heading\n\n{c.text}")
+    bare = chunk_document(doc, clauses, tokenizer, ChunkingConfig(prepend_headings=False, prepend_title=False,
+                                                                  identity="none"))
     assert all(ch.embed_text == ch.text for ch in bare)
     assert document_title("a/b/Master Agreement.docx") == "Master Agreement"
     assert document_title("Agreement v1.2") == "Agreement v1.2"
+
+
+def test_every_chunk_carries_the_identity_in_embed_text_only(tokenizer):
+    """identity="embed": the contract's title and parties (from its preamble) reach clauses far
+    from it, but only what is embedded: the chunk text and its offsets are the document's own.
+    By default (identity="lexical") embed_text stays the title and heading path."""
+    text = contract(8, " ".join(["The supplier shall deliver the goods on time."] * 10))
+    doc = Document(name="cuad/ACME_2019_EX-10.1.txt", text=text)
+    clauses = parse_structure(text)
+    config = ChunkingConfig(target_tokens=64, max_tokens=128, min_tokens=16, identity="embed")
+    chunks = chunk_document(doc, clauses, tokenizer, config)
+    assert_exact_cover(doc, chunks)
+    assert len(chunks) > 3
+    identity = "SERVICES AGREEMENT between Acme Inc. and Beta LLC."
+    for c in chunks:
+        assert c.embed_text.startswith(f"ACME_2019_EX-10.1\n{identity}\n")
+        assert c.text == text[c.start:c.end]
+    assert sum(identity in c.text for c in chunks) <= 1  # only the preamble's chunk holds it as text
+    old = chunk_document(doc, clauses, tokenizer, ChunkingConfig(target_tokens=64, max_tokens=128, min_tokens=16,
+                                                                 identity="none"))
+    assert [(c.start, c.end) for c in old] == [(c.start, c.end) for c in chunks]  # the prefix is not counted
+    assert all(identity not in c.embed_text.split("\n\n")[0] for c in old)
+    default = chunk_document(doc, clauses, tokenizer, ChunkingConfig(target_tokens=64, max_tokens=128, min_tokens=16))
+    assert [c.embed_text for c in default] == [c.embed_text for c in old]
 
 
 def test_fallback_without_structure(tokenizer):

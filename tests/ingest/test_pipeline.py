@@ -142,3 +142,74 @@ def test_cli_ingests_a_folder_and_prints_a_summary(tmp_path, tiny_m3_dir, monkey
     assert code == 0 and "duplicate  supply.txt" in capsys.readouterr().out
     assert main([str(tmp_path / "nope"), "--collection", "cli"]) == 2
     assert Path(tmp_path / "data" / "cli").is_dir()
+
+
+PARTIES_CONTRACT = ("SUPPLY AGREEMENT\n\nThis Supply Agreement is made by and between Quillon Widgets Inc. "
+                    "(\"Supplier\") and Marbeck Foods LLC (\"Buyer\").\n\n" + CONTRACT.split("\n", 1)[1])
+
+
+def test_the_lexical_terms_of_every_chunk_carry_the_parties(tiny_encoder_for_ingest):
+    """A BM25 collection stores each chunk's terms from its embedded text: the parties named
+    in the preamble count in the termination clause too, its text stays the document's."""
+    from ingest.chunking import ChunkingConfig
+    from ingest.pipeline import prepare
+    from rag.documents import Document
+    from rag.lexical import term_id
+
+    doc = Document(name="supply.txt", text=PARTIES_CONTRACT)
+    config = ChunkingConfig(target_tokens=16, max_tokens=32, min_tokens=4)
+    p = prepare(doc, PARTIES_CONTRACT.encode(), tiny_encoder_for_ingest, sparse_kind="bm25", chunking=config)
+    last = p.chunks[-1]
+    assert "ninety days" in last.text and "Quillon" not in last.text
+    assert last.text == PARTIES_CONTRACT[last.start:last.end]
+    assert term_id("quillon") in p.sparse[-1] and term_id("marbeck") in p.sparse[-1]
+
+
+def test_collections_indexed_without_the_identity_still_search(collection, tiny_encoder_for_ingest):
+    """Collections built before chunks carried the identity hold the same chunks (only what was
+    embedded differs): they open and search as before, next to documents indexed today."""
+    from ingest.chunking import ChunkingConfig
+    from rag.retrieve import Retriever
+
+    enc = tiny_encoder_for_ingest
+    old = ingest([Source.upload("old.txt", PARTIES_CONTRACT.encode())], collection, enc,
+                 chunking=ChunkingConfig(target_tokens=16, max_tokens=32, min_tokens=4, identity="none"))
+    new = ingest([Source.upload("new.txt", PARTIES_CONTRACT.replace("Quillon", "Quinton").encode())], collection, enc,
+                 chunking=ChunkingConfig(target_tokens=16, max_tokens=32, min_tokens=4))
+    assert old.files[0].status == new.files[0].status == "added"
+    view = collection.view()
+    spans = {d.name: [(c.start, c.end) for c in view.chunks(list(view.chunk_ids([d.id])))] for d in view.documents()}
+    assert spans["old.txt"] == spans["new.txt"]  # same cuts: the prefix is embed-only
+    hits = Retriever(collection, enc).search("When may either party terminate?", top_k=8).hits
+    assert {h.chunk.doc_name for h in hits} == {"old.txt", "new.txt"}
+
+
+@pytest.mark.parametrize("sparse_kind", ["bm25", "lexical"])
+def test_identity_in_the_lexical_weights_only(tiny_encoder_for_ingest, sparse_kind):
+    """identity="lexical": what is embedded stays the chunk (dense vectors as without it), and
+    each chunk's lexical weights gain the parties' terms (BM25 counts, or BGE-M3's own weights)."""
+    from ingest.chunking import ChunkingConfig
+    from ingest.pipeline import prepare
+    from rag.documents import Document
+
+    enc = tiny_encoder_for_ingest
+    doc = Document(name="supply.txt", text=PARTIES_CONTRACT)
+    sizes = dict(target_tokens=16, max_tokens=32, min_tokens=4)
+    plain = prepare(doc, PARTIES_CONTRACT.encode(), enc, sparse_kind=sparse_kind,
+                    chunking=ChunkingConfig(**sizes, identity="none"))
+    lex = prepare(doc, PARTIES_CONTRACT.encode(), enc, sparse_kind=sparse_kind,
+                  chunking=ChunkingConfig(**sizes, identity="lexical"))
+    assert [c.embed_text for c in lex.chunks] == [c.embed_text for c in plain.chunks]
+    assert "Quillon" not in lex.chunks[-1].embed_text
+    assert (lex.dense == plain.dense).all()
+    if sparse_kind == "bm25":
+        from rag.lexical import term_id
+
+        assert term_id("quillon") in lex.sparse[-1] and term_id("quillon") not in plain.sparse[-1]
+    else:
+        extra = dict(enc.encode(["SUPPLY AGREEMENT between Quillon Widgets Inc. and Marbeck Foods LLC"],
+                                dense=False, sparse=True).sparse[0])
+        assert extra and all(lex.sparse[-1][t] >= w for t, w in extra.items())
+        assert all(lex.sparse[-1][t] >= w for t, w in plain.sparse[-1].items())
+    with pytest.raises(ValueError, match="identity"):
+        ChunkingConfig(identity="dense")

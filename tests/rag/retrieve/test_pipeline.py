@@ -55,21 +55,20 @@ def test_sparse_scores_match_the_lexical_matching_score(retriever, tiny_encoder,
     assert res.hits
     qs = tiny_encoder.encode([q], dense=False, sparse=True, query=True).sparse[0]
     for h in res.hits:
-        embedded = _embedded_text(contract_collection, tiny_encoder, h)
-        ds = tiny_encoder.encode([embedded], dense=False, sparse=True).sparse[0]
+        ds = _stored_sparse(contract_collection, tiny_encoder, h)
         assert h.scores["sparse"] == pytest.approx(lexical_matching_score(qs, ds), rel=1e-4)
 
 
-def _embedded_text(collection, encoder, hit):
-    """What ingest embedded for a hit's chunk: re-chunk its document the same way."""
-    from ingest.chunking import ChunkingConfig, chunk_document
-    from ingest.structure import parse_structure
+def _stored_sparse(collection, encoder, hit):
+    """The lexical weights ingest stored for a hit's chunk: prepare its document again the same
+    way (embedded text, plus the document's title and parties: ChunkingConfig.identity)."""
+    from ingest.chunking import ChunkingConfig
+    from ingest.pipeline import prepare
     from tests.rag.retrieve.conftest import CHUNKING
 
     doc = collection.view().document(hit.chunk.doc_id)
-    chunks = chunk_document(doc, parse_structure(doc.text, doc.language), encoder.tokenizer,
-                            ChunkingConfig(**CHUNKING))
-    return next(c.embed_text for c in chunks if (c.start, c.end) == (hit.chunk.start, hit.chunk.end))
+    p = prepare(doc, doc.text.encode(), encoder, sparse_kind="lexical", chunking=ChunkingConfig(**CHUNKING))
+    return next(s for c, s in zip(p.chunks, p.sparse) if (c.start, c.end) == (hit.chunk.start, hit.chunk.end))
 
 
 def test_exact_clause_lookup_ranks_the_clause_first(retriever):

@@ -83,7 +83,7 @@ def test_ingest_fills_the_store_and_the_first_question_embeds_nothing(tmp_path, 
     enc = _Counting(tiny_encoder)
     retriever = Retriever(col, enc, None, RetrievalOptions(rerank=False, colbert=False))
     res = retriever.search("archival copy kept by the legal department", top_k=8)
-    assert res.hits and any(h.is_span for h in res.hits)
+    assert res.hits and any(h.span is not None for h in res.hits)  # ranked by the span stage, from its units
     assert enc.embedded == 0  # all from disk
     index = retriever._cache._units  # type: ignore[union-attr]
     assert index.loaded > 0 and index.embedded == 0
