@@ -464,7 +464,11 @@ def test_retriever_gives_the_same_hits_on_both_backends(lite, tmp_path, tiny_m3_
         for q in questions:
             got, want = milvus.search(q, top_k=10).hits, faiss_.search(q, top_k=10).hits
             assert [h.chunk.id for h in got] == [h.chunk.id for h in want], (extra, q)
-            np.testing.assert_allclose([h.score for h in got], [h.score for h in want], rtol=1e-5, atol=1e-6)
+            # span scores use unit vectors rounded through float16: a folder collection stores them at
+            # ingest, a PostgreSQL-catalog one embeds them at query time in another batch, and a float32
+            # difference of 1e-7 can flip one float16 rounding (measured: 1.4e-5 relative); with spans
+            # off the two backends agree within 1e-5
+            np.testing.assert_allclose([h.score for h in got], [h.score for h in want], rtol=1e-4, atol=1e-6)
             compared += len(got)
     assert compared > 200
 
