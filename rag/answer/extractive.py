@@ -5,7 +5,8 @@ label line ``[n] document, clause, page (heading)`` and the chosen sentences as 
 quote, whitespace runs collapsed and `` … `` where sentences in between were left out.
 Sentences are ranked with BM25 over the sentences of the retrieved passages (English
 stemmed, CJK as character bigrams), nudged towards better-ranked hits. A hit found by
-clause lookup ("what does clause 12.3 say") is quoted whole; otherwise only sentences of the
+clause lookup ("what does clause 12.3 say") is quoted whole; a question about the contract's own
+date quotes that date first (as written in the preamble); otherwise only sentences of the
 spans retrieval ranked are candidates (small to big: the block holds the clause, the quote is
 the span), so an answer quotes a sentence, not a page of clause. When nothing was retrieved,
 or no hit reaches ``min_score``, it says so plainly; when no sentence shares a word with
@@ -194,6 +195,16 @@ def _span_sentences(i: int, block: ContextBlock) -> list[Sentence]:
     return [out[k] for k in sorted(out)]
 
 
+def _in_fact(sentence: Sentence, block: ContextBlock) -> bool:
+    """Whether ``sentence`` lies in a hit that states the document's own date (``via="fact"``)."""
+    for hit in block.hits:
+        if hit.via == "fact":
+            base = hit.chunk.start
+            if hit.start - base <= sentence.start and sentence.end <= hit.end - base:
+                return True
+    return False
+
+
 def pick_sentences(
     question: str, history: History, blocks: Sequence[ContextBlock], options: ExtractiveOptions
 ) -> tuple[str, list[Sentence]]:
@@ -218,15 +229,19 @@ def pick_sentences(
             chosen.append(s)
             used += len(s.text)
         return "lookup", chosen
+    # the document's own date, read where it is stated (rag.retrieve.document_facts): quoted first
+    chosen = [s for s in sentences if _in_fact(s, blocks[s.block])]
+    sentences = [s for s in sentences if not _in_fact(s, blocks[s.block])]
     scores = _bm25(query, [terms(s.text) for s in sentences]) if query else [0.0] * len(sentences)
     rank = {i: r for r, i in enumerate(live)}
     scored = [(sc / (1 + 0.1 * rank[s.block]), s) for sc, s in zip(scores, sentences, strict=True)]
     best = max((sc for sc, _ in scored), default=0.0)
     if best <= 0:
+        if chosen:
+            return "match", chosen
         top = [s for s in sentences if s.block == live[0]][:2]
         return "weak", top
-    chosen = []
-    used = 0
+    used = sum(len(s.text) for s in chosen)
     for sc, s in sorted(scored, key=lambda p: -p[0]):
         if sc < options.relative_cutoff * best or len(chosen) >= options.max_quotes:
             break

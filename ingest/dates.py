@@ -1,7 +1,8 @@
-"""Date expressions in contract text: what a date column (Agreement Date, Effective Date) cites.
+"""Date expressions in contract text, and the contract's own date (agreement or effective date).
 
-A cell asking for a date should quote the date, not the 400-character preamble around it (CUAD
-marks "March 1, 2010" or "the 15th day of June, 2020", and so does a reviewer). This finds the
+A review cell or a chat answer asking for a contract's date should quote the date, not the
+400-character preamble around it (CUAD marks "March 1, 2010" or "the 15th day of June, 2020",
+and so does a reviewer). This finds the
 usual written forms: ``March 1, 2010``, ``1 March 2010``, ``the 1st day of March, 2010``,
 ``March 2010``, ``03/01/2010``, ``2010-03-01``, and the blanks of an undated template
 (``the ___ day of ________, 2005``). Spans are half-open offsets into the text given.
@@ -47,12 +48,13 @@ def find_dates(text: str, start: int = 0, end: int | None = None) -> list[tuple[
     return out
 
 
-#: columns asking for the contract's own date. It is written once at the top (preamble or title
-#: block) and referred to elsewhere ("as of the date first written above", "has the meaning set
-#: forth in the preamble"), so the sentence that best matches the question is often a reference
-#: to the date rather than the date: CUAD dev, 64 contracts, Agreement Date cells cited text
-#: overlapping the gold date 51% of the time, Effective Date 43%.
-DOCUMENT_DATE_COLUMNS = frozenset({"cuad:agreement-date", "cuad:effective-date"})
+#: the contract's own dates. Each is written once at the top (preamble or title block) or defined
+#: once ("... (the "Effective Date")") and referred to elsewhere ("as of the date first written
+#: above", "has the meaning set forth in the preamble"), so the sentence that best matches a
+#: question about it is often a reference to the date rather than the date: CUAD dev, 64
+#: contracts, review cells ranked by similarity cited text overlapping the gold Agreement Date 51%
+#: of the time, Effective Date 43%.
+DATE_KINDS = frozenset({"agreement", "effective"})
 _DEFINED_EFFECTIVE = re.compile(r"\s*\(?\s*(?:the\s+|this\s+)?[\"“]\s*(?:Agreement\s+)?Effective\s+Date", re.I)
 
 
@@ -70,34 +72,22 @@ _LOOKBACK = 400
 _EFFECTIVE_WORDS = re.compile(r"Effective\s+Date", re.I)
 
 
-def document_date(text: str, column_key: str, head_chars: int = 3000) -> tuple[int, int] | None:
-    """The span of the contract's own date for a :data:`DOCUMENT_DATE_COLUMNS` column, else ``None``.
+def document_date(text: str, kind: str, head_chars: int = 3000) -> tuple[int, int] | None:
+    """The span of the contract's own ``kind`` of date (one of :data:`DATE_KINDS`), if it has one.
 
-    Effective Date: a date defined as such (``June 1, 2005 (the "Effective Date")``) wherever it
-    is; otherwise (and for Agreement Date) the first date in the first ``head_chars`` characters
+    ``"effective"``: a date defined as such (``June 1, 2005 (the "Effective Date")``) wherever it
+    is; otherwise (and for ``"agreement"``) the first date in the first ``head_chars`` characters
     that is not on a repeated header/footer line. Only the text just before each "Effective
     Date" and the head are scanned (the same dates as a whole-text scan, in a fraction of the time).
     """
-    if column_key not in DOCUMENT_DATE_COLUMNS:
-        return None
-    if column_key == "cuad:effective-date":
+    if kind not in DATE_KINDS:
+        raise ValueError(f"kind must be one of {sorted(DATE_KINDS)}, not {kind!r}")
+    if kind == "effective":
         for m in _EFFECTIVE_WORDS.finditer(text):
             for s, e in find_dates(text, max(0, m.start() - _LOOKBACK), m.start()):
                 if _DEFINED_EFFECTIVE.match(text, e, min(len(text), e + 40)) and not _furniture(text, s):
                     return s, e
     for s, e in find_dates(text, 0, min(len(text), head_chars + _LOOKBACK)):
-        if s >= head_chars:
-            break
-        if not _furniture(text, s):
-            return s, e
-    return None
-
-    dates = find_dates(text)
-    if column_key == "cuad:effective-date":
-        for s, e in dates:
-            if _DEFINED_EFFECTIVE.match(text, e, min(len(text), e + 40)) and not _furniture(text, s):
-                return s, e
-    for s, e in dates:
         if s >= head_chars:
             break
         if not _furniture(text, s):

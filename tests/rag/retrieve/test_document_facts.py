@@ -1,0 +1,94 @@
+"""Questions about the document's own date: recognised, and answered from where it is stated."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.documents import StoredChunk
+from rag.retrieve import RetrievalOptions, Retriever
+from rag.retrieve.document_facts import asked_date, date_hits
+
+
+@pytest.mark.parametrize("question", [
+    "The date of the contract",
+    "What is the date of this Agreement?",
+    "What's the agreement's date?",
+    "When was the contract signed?",
+    "When was this lease executed?",
+    "On what day was the agreement entered into?",
+    "How is the document dated?",
+])
+def test_questions_about_the_agreement_date(question: str) -> None:
+    assert asked_date(question) == "agreement"
+
+
+@pytest.mark.parametrize("question", [
+    "The date when the contract is effective",
+    "What is the effective date?",
+    "When does this agreement take effect?",
+    "When does the contract come into force?",
+    "From what date is the licence in effect?",
+    "What is the commencement date?",
+])
+def test_questions_about_the_effective_date(question: str) -> None:
+    assert asked_date(question) == "effective"
+
+
+@pytest.mark.parametrize("question", [
+    "On what date will the contract's initial term expire?",
+    "When can the agreement be terminated?",
+    "What is the renewal term after the initial term expires?",
+    "When must the customer pay the fees?",
+    "By what date must notice of non-renewal be given?",
+    "Who signed the agreement?",  # who, not when
+    "Which law governs the contract?",
+    "What are the delivery dates?",
+    "合同的签订日期是什么？",  # only English questions are recognised
+])
+def test_other_questions_are_not_about_the_documents_date(question: str) -> None:
+    assert asked_date(question) is None
+
+
+def _chunk(cid: int, start: int, end: int, text: str) -> StoredChunk:
+    return StoredChunk(id=cid, doc_id=1, doc_name="supply.txt", start=start, end=end, text=text[start:end],
+                       pages=(1, 1), clause=None, heading_path=())
+
+
+def test_the_date_is_cited_inside_the_chunk_that_holds_it() -> None:
+    text = ("SUPPLY AGREEMENT\n\nThis Agreement is entered into as of March 3, 2021 by A and B.\n\n"
+            "1. Term. This Agreement starts on the date first written above.")
+    cut = text.index("1. Term")
+    chunks = [_chunk(10, 0, cut, text), _chunk(11, cut, len(text), text)]
+    hits = date_hits("What is the date of this agreement?", [1], lambda d: text, lambda d: chunks,
+                     lambda d, s, e: (1, 1))
+    assert len(hits) == 1
+    hit = hits[0]
+    assert hit.via == "fact" and hit.chunk.id == 10 and hit.text == "March 3, 2021" and hit.pages == (1, 1)
+    assert date_hits("Who are the parties?", [1], lambda d: text, lambda d: chunks, lambda d, s, e: None) == []
+    assert date_hits("What is the date of this agreement?", [1], lambda d: "No date here.",
+                     lambda d: chunks, lambda d, s, e: None) == []
+
+
+@pytest.fixture()
+def retriever(contract_collection, tiny_encoder):
+    return Retriever(contract_collection, tiny_encoder, None, RetrievalOptions(rerank=False, colbert=False))
+
+
+def test_a_question_about_the_named_documents_date_gets_the_date_first(retriever, contract_collection) -> None:
+    res = retriever.search("What is the date of this agreement?", documents=["gamma-delta-msa.txt"], top_k=50)
+    first = res.hits[0]
+    assert first.via == "fact" and first.text == "2 May 2023" and first.scores == {"fact": 1.0}
+    text = contract_collection.view().document(first.chunk.doc_id).text
+    assert text[first.start:first.end] == "2 May 2023"
+    assert any("own date" in n for n in res.trace.notes)
+    # the rest of the preamble is still ranked as usual, behind the date
+    assert any(h.via == "search" and h.chunk.id == first.chunk.id for h in res.hits[1:])
+
+
+def test_the_date_route_needs_a_named_document_and_can_be_switched_off(retriever) -> None:
+    assert all(h.via != "fact" for h in retriever.search("What is the date?", top_k=6).hits)  # no document named
+    res = retriever.search("What is the date of this agreement?", documents=["gamma-delta-msa.txt"], top_k=6,
+                           document_facts=False)
+    assert all(h.via != "fact" for h in res.hits)
+    res = retriever.search("What is the date of this agreement?", documents=["acme-beta-nda.txt"], top_k=6)
+    assert all(h.via != "fact" for h in res.hits)  # that contract states no date
