@@ -210,8 +210,10 @@ class Retriever:
         lap("encode")
 
         lookup: list[Hit] = []
-        if opt.document_facts and scope is not None:  # judged on what is asked, not the contract's name
-            lookup = date_hits(state.scorer(self.scoping).asked_part(question, scope), scope, state.text,
+        # "this agreement" is the named document, or the collection's only one
+        about = scope if scope is not None else (list(state.docs) if len(state.docs) == 1 else None)
+        if opt.document_facts and about is not None:  # judged on what is asked, not the contract's name
+            lookup = date_hits(state.scorer(self.scoping).asked_part(question, about), about, state.text,
                                state.chunks, state.pages)
             if lookup:
                 trace.notes.append("the question asks for the document's own date: it is cited first, "

@@ -92,3 +92,20 @@ def test_the_date_route_needs_a_named_document_and_can_be_switched_off(retriever
     assert all(h.via != "fact" for h in res.hits)
     res = retriever.search("What is the date of this agreement?", documents=["acme-beta-nda.txt"], top_k=6)
     assert all(h.via != "fact" for h in res.hits)  # that contract states no date
+
+
+def test_in_a_collection_of_one_contract_this_agreement_is_that_contract(tmp_path, tiny_encoder) -> None:
+    from ingest.chunking import ChunkingConfig
+    from ingest.pipeline import discover, ingest
+    from rag.store import ModelInfo
+    from rag.store.milvus import open_backend_collection
+    from tests.rag.retrieve.conftest import CHUNKING, SERVICES
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "msa.txt").write_text(SERVICES, encoding="utf-8")
+    info = ModelInfo(name=tiny_encoder.name, dim=tiny_encoder.dim, sparse="lexical")
+    col = open_backend_collection(None, "one", data_dir=tmp_path / "data", create=True, info=info)
+    assert not ingest(discover([tmp_path / "docs"]), col, tiny_encoder, chunking=ChunkingConfig(**CHUNKING)).failed
+    r = Retriever(col, tiny_encoder, None, RetrievalOptions(rerank=False, colbert=False))
+    first = r.search("When was the contract signed?", top_k=4).hits[0]
+    assert first.via == "fact" and first.text == "2 May 2023"
