@@ -4,7 +4,7 @@ A review cell or a chat answer asking for a contract's date should quote the dat
 400-character preamble around it (CUAD marks "March 1, 2010" or "the 15th day of June, 2020",
 and so does a reviewer). This finds the
 usual written forms: ``March 1, 2010``, ``1 March 2010``, ``the 1st day of March, 2010``,
-``March 2010``, ``03/01/2010``, ``2010-03-01``, and the blanks of an undated template
+``March 2010``, ``03/01/2010``, ``2010-03-01``, ``2010年3月1日``, and the blanks of an undated template
 (``the ___ day of ________, 2005``). Spans are half-open offsets into the text given.
 """
 
@@ -32,6 +32,8 @@ _PATTERNS = [
     # 03/01/2010, 3-1-10, 2010-03-01
     r"\b\d{1,2}[/.-]\d{1,2}[/.-](?:19|20)?\d\d\b",
     r"\b(?:19|20)\d\d-\d\d-\d\d\b",
+    # 2023年5月2日 / 2023 年 5 月 (Chinese, Japanese)
+    r"(?:19|20)\d\d\s*年\s*[01]?\d\s*月(?:\s*[0-3]?\d\s*日)?",
 ]
 _DATE = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORECASE)
 

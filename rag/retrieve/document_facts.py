@@ -9,7 +9,7 @@ by its number, such a question is answered by reading the document: the date's s
 (:func:`ingest.dates.document_date`, the same rule the review grid's date columns cite) is
 put first, inside the chunk that holds it, and search ranks the rest as usual.
 
-Only English questions are recognised, and only questions about the document's own date:
+English and Chinese questions are recognised, and only questions about the document's own date:
 a termination, renewal, payment or notice date is searched for like anything else.
 """
 
@@ -44,8 +44,19 @@ _AGREEMENT = re.compile(
     re.I)
 
 
+#: the same questions in Chinese: 生效日期 / 何时生效 (effective), 签订日期 / 合同日期 (agreement)
+_ZH_OTHER = re.compile(r"终止|解除|到期|届满|续期|续约|付款|支付|交付|交货|通知")
+_ZH_EFFECTIVE = re.compile(r"生效(?:日期|时间|日)|(?:何时|什么时候|哪天|哪一天)(?:开始)?生效")
+_ZH_AGREEMENT = re.compile(r"(?:签订|签署|签约|订立)(?:日期|时间|日)|(?:合同|协议)(?:的)?(?:日期|落款日)"
+                           r"|(?:何时|什么时候|哪天|哪一天)(?:签订|签署|签约|订立)")
+
+
 def asked_date(question: str) -> str | None:
     """``"effective"`` or ``"agreement"`` when ``question`` asks for the document's own date, else ``None``."""
+    if _ZH_EFFECTIVE.search(question) and not _ZH_OTHER.search(question):
+        return "effective"
+    if _ZH_AGREEMENT.search(question) and not _ZH_OTHER.search(question):
+        return "agreement"
     if not _WHEN.search(question) or _OTHER_DATE.search(question):
         return None
     if _EFFECTIVE.search(question):

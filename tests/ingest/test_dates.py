@@ -14,6 +14,7 @@ def test_the_written_forms_of_a_contract_date() -> None:
     assert _found("Dated: Sept. 5, 2001") == ["Sept. 5, 2001"]
     assert _found("signed on 03/01/2010 and filed 2010-03-01") == ["03/01/2010", "2010-03-01"]
     assert _found("as of December 2019") == ["December 2019"]
+    assert _found("本合同于2023年5月2日在上海签订，2023 年 6 月起执行。") == ["2023年5月2日", "2023 年 6 月"]
 
 
 def test_an_undated_template_has_its_blanks_cited() -> None:

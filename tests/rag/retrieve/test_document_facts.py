@@ -17,6 +17,8 @@ from rag.retrieve.document_facts import asked_date, date_hits
     "When was this lease executed?",
     "On what day was the agreement entered into?",
     "How is the document dated?",
+    "合同的签订日期是什么？",
+    "这份协议是什么时候签署的？",
 ])
 def test_questions_about_the_agreement_date(question: str) -> None:
     assert asked_date(question) == "agreement"
@@ -29,6 +31,8 @@ def test_questions_about_the_agreement_date(question: str) -> None:
     "When does the contract come into force?",
     "From what date is the licence in effect?",
     "What is the commencement date?",
+    "本合同何时生效？",
+    "合同的生效日期是哪天？",
 ])
 def test_questions_about_the_effective_date(question: str) -> None:
     assert asked_date(question) == "effective"
@@ -43,7 +47,8 @@ def test_questions_about_the_effective_date(question: str) -> None:
     "Who signed the agreement?",  # who, not when
     "Which law governs the contract?",
     "What are the delivery dates?",
-    "合同的签订日期是什么？",  # only English questions are recognised
+    "合同什么时候到期？",
+    "甲方应在何时支付服务费用？",
 ])
 def test_other_questions_are_not_about_the_documents_date(question: str) -> None:
     assert asked_date(question) is None
