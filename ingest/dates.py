@@ -72,15 +72,23 @@ def _furniture(text: str, at: int) -> bool:
 #: backtracks through long runs of spaces, so scanning a whole filing took seconds a column
 _LOOKBACK = 400
 _EFFECTIVE_WORDS = re.compile(r"Effective\s+Date", re.I)
+#: ``worded``: "effective" within this many characters before a head date
+_WORDED_CHARS = 100
+_EFFECTIVE_BEFORE = re.compile(r"effective|生效", re.I)
 
 
-def document_date(text: str, kind: str, head_chars: int = 3000) -> tuple[int, int] | None:
+def document_date(text: str, kind: str, head_chars: int = 3000, *, worded: bool = False) -> tuple[int, int] | None:
     """The span of the contract's own ``kind`` of date (one of :data:`DATE_KINDS`), if it has one.
 
     ``"effective"``: a date defined as such (``June 1, 2005 (the "Effective Date")``) wherever it
     is; otherwise (and for ``"agreement"``) the first date in the first ``head_chars`` characters
-    that is not on a repeated header/footer line. Only the text just before each "Effective
-    Date" and the head are scanned (the same dates as a whole-text scan, in a fraction of the time).
+    that is not on a repeated header/footer line. With ``worded``, an effective date found in the
+    head must have "effective" written just before it ("effective as of March 1, 2019"): a
+    contract that takes effect on a closing or a condition is not given its signing date. That
+    is what a chat answer quotes first; on CUAD dev's effective-date questions it was right 86%
+    of the time it answered against 65% without (for the 323 contracts the rule was not written
+    on; it answers 52% of them instead of 87%). Only the text just before each "Effective Date"
+    and the head are scanned (the same dates as a whole-text scan, in a fraction of the time).
     """
     if kind not in DATE_KINDS:
         raise ValueError(f"kind must be one of {sorted(DATE_KINDS)}, not {kind!r}")
@@ -92,6 +100,9 @@ def document_date(text: str, kind: str, head_chars: int = 3000) -> tuple[int, in
     for s, e in find_dates(text, 0, min(len(text), head_chars + _LOOKBACK)):
         if s >= head_chars:
             break
-        if not _furniture(text, s):
-            return s, e
+        if _furniture(text, s):
+            continue
+        if worded and kind == "effective" and not _EFFECTIVE_BEFORE.search(text, max(0, s - _WORDED_CHARS), s):
+            continue
+        return s, e
     return None

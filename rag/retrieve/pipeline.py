@@ -1,5 +1,5 @@
-"""The query pipeline: scope -> the document's own date / clause lookup -> dense + sparse (side by side) -> fuse -> ColBERT
--> spans (small to big) -> rerank.
+"""The query pipeline: scope -> the document's own date -> clause lookup -> dense + sparse (side by
+side) -> fuse -> ColBERT -> spans (small to big) -> rerank.
 
 One :class:`Retriever` serves one collection for any number of threads. What it derives from
 the catalog (the document scorer, clause trees, languages) is built once per collection
@@ -183,6 +183,7 @@ class Retriever:
         if opt.span_query not in ("asked", "question"):
             raise ValueError(f"span_query must be asked or question, not {opt.span_query!r}")
         texts = [asked if drop == "both" else question]
+        asked_span: str | None = None
         if opt.spans and scope is not None and opt.span_query == "asked":
             asked_span = state.scorer(self.scoping).asked_part(question, scope)
             if asked_span != texts[0]:
@@ -210,14 +211,17 @@ class Retriever:
         lap("encode")
 
         lookup: list[Hit] = []
-        # "this agreement" is the named document, or the collection's only one
+        # "this agreement": the named (or selected) documents, a few at most, or the collection's only one
         about = scope if scope is not None else (list(state.docs) if len(state.docs) == 1 else None)
-        if opt.document_facts and about is not None:  # judged on what is asked, not the contract's name
-            lookup = date_hits(state.scorer(self.scoping).asked_part(question, about), about, state.text,
-                               state.chunks, state.pages)
+        if opt.document_facts and about is not None and len(about) <= self.scoping.max_documents:
+            # judged on what is asked, not on the words that name the contract
+            what = asked_span if about is scope and asked_span is not None else \
+                state.scorer(self.scoping).asked_part(question, about)
+            lookup = date_hits(what, about, state.text, state.chunks, state.pages)
             if lookup:
                 trace.notes.append("the question asks for the document's own date: it is cited first, "
                                    "from where the document states it")
+        lap("document_facts")
         if opt.clause_lookup:
             lookup += self._clause_hits(state, question, scope)
         lap("clause_lookup")

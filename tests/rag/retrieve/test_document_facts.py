@@ -19,6 +19,14 @@ from rag.retrieve.document_facts import asked_date, date_hits
     "How is the document dated?",
     "合同的签订日期是什么？",
     "这份协议是什么时候签署的？",
+    "When was it signed?",
+    "What is its date?",
+    "When did the parties sign the contract?",
+    "What is the execution date?",
+    "What year was the agreement signed?",
+    "When was the Termination Agreement signed?",  # a title's words are no other date
+    "What is the date of the Renewal Agreement?",
+    "When was the agreement between Acme Shipping LLC and Payment Co signed?",
 ])
 def test_questions_about_the_agreement_date(question: str) -> None:
     assert asked_date(question) == "agreement"
@@ -33,6 +41,9 @@ def test_questions_about_the_agreement_date(question: str) -> None:
     "What is the commencement date?",
     "本合同何时生效？",
     "合同的生效日期是哪天？",
+    "When does it take effect?",
+    "From when is the agreement binding?",
+    "When does the Payment Services Agreement take effect?",
 ])
 def test_questions_about_the_effective_date(question: str) -> None:
     assert asked_date(question) == "effective"
@@ -49,6 +60,14 @@ def test_questions_about_the_effective_date(question: str) -> None:
     "What are the delivery dates?",
     "合同什么时候到期？",
     "甲方应在何时支付服务费用？",
+    # the date as a reference point, a deadline, a date given, another document
+    "Can the agreement be amended after the effective date?",
+    "What must happen within 30 days of the effective date?",
+    "What day must the agreement be signed by?",
+    "What governing law applies to the agreement dated March 1, 2019?",
+    "What is the date of the last amendment to the agreement?",
+    "What is the date of the agreement referenced in Section 5?",
+    "When was the underlying license agreement dated?",
 ])
 def test_other_questions_are_not_about_the_documents_date(question: str) -> None:
     assert asked_date(question) is None
@@ -64,14 +83,32 @@ def test_the_date_is_cited_inside_the_chunk_that_holds_it() -> None:
             "1. Term. This Agreement starts on the date first written above.")
     cut = text.index("1. Term")
     chunks = [_chunk(10, 0, cut, text), _chunk(11, cut, len(text), text)]
-    hits = date_hits("What is the date of this agreement?", [1], lambda d: text, lambda d: chunks,
+    hits = date_hits("What is the date of this agreement?", [1, 1], lambda d: text, lambda d: chunks,
                      lambda d, s, e: (1, 1))
-    assert len(hits) == 1
+    assert len(hits) == 1  # a document named twice is answered once
     hit = hits[0]
     assert hit.via == "fact" and hit.chunk.id == 10 and hit.text == "March 3, 2021" and hit.pages == (1, 1)
     assert date_hits("Who are the parties?", [1], lambda d: text, lambda d: chunks, lambda d, s, e: None) == []
     assert date_hits("What is the date of this agreement?", [1], lambda d: "No date here.",
                      lambda d: chunks, lambda d, s, e: None) == []
+
+
+def test_a_date_cut_by_a_chunk_boundary_is_left_to_search() -> None:
+    text = "SUPPLY AGREEMENT made as of March 3, 2021 by A and B."
+    cut = text.index("3, 2021")
+    chunks = [_chunk(10, 0, cut, text), _chunk(11, cut, len(text), text)]
+    assert date_hits("What is the date of this agreement?", [1], lambda d: text, lambda d: chunks,
+                     lambda d, s, e: None) == []
+
+
+def test_an_effective_date_is_quoted_only_where_the_contract_words_it_so() -> None:
+    signed = "SUPPLY AGREEMENT made as of March 3, 2021 by A and B. It takes effect at the Closing."
+    worded = "SUPPLY AGREEMENT, effective as of March 3, 2021, between A and B."
+    for text, want in ((signed, []), (worded, ["March 3, 2021"])):
+        chunks = [_chunk(10, 0, len(text), text)]
+        hits = date_hits("When does the agreement take effect?", [1], lambda d: text, lambda d: chunks,
+                         lambda d, s, e: None)
+        assert [h.text for h in hits] == want
 
 
 @pytest.fixture()
@@ -92,6 +129,10 @@ def test_a_question_about_the_named_documents_date_gets_the_date_first(retriever
 
 def test_the_date_route_needs_a_named_document_and_can_be_switched_off(retriever) -> None:
     assert all(h.via != "fact" for h in retriever.search("What is the date?", top_k=6).hits)  # no document named
+    many = ["gamma-delta-msa.txt", "acme-beta-nda.txt", "技术服务合同.txt"]
+    res = retriever.search("What is the date of this agreement?", documents=many, top_k=6)
+    assert [h.text for h in res.hits if h.via == "fact"] == ["2 May 2023"]
+    assert "document_facts" in res.trace.timings
     res = retriever.search("What is the date of this agreement?", documents=["gamma-delta-msa.txt"], top_k=6,
                            document_facts=False)
     assert all(h.via != "fact" for h in res.hits)
