@@ -273,7 +273,7 @@ def image_thumbnails(collection: Any, refs: Sequence[SourceRef], on_open: Any, k
 
 # -- retrieval trace -----------------------------------------------------------------------
 
-STAGES = ("dense", "sparse", "fused", "colbert", "span_dense", "span_sparse", "span", "rerank", "lookup")
+STAGES = ("dense", "sparse", "fused", "colbert", "span_dense", "span_sparse", "span", "rerank", "lookup", "fact")
 #: scores of image hits (rag.retrieve.images), shown only when a trace has image hits
 IMAGE_STAGES = ("visual", "caption", "same_page", "image", "image_query")
 

@@ -5,7 +5,8 @@ label line ``[n] document, clause, page (heading)`` and the chosen sentences as 
 quote, whitespace runs collapsed and `` … `` where sentences in between were left out.
 Sentences are ranked with BM25 over the sentences of the retrieved passages (English
 stemmed, CJK as character bigrams), nudged towards better-ranked hits. A hit found by
-clause lookup ("what does clause 12.3 say") is quoted whole; otherwise only sentences of the
+clause lookup ("what does clause 12.3 say") is quoted whole; a question about the contract's own
+date quotes first the sentence that states it (rag.retrieve.document_facts); otherwise only sentences of the
 spans retrieval ranked are candidates (small to big: the block holds the clause, the quote is
 the span), so an answer quotes a sentence, not a page of clause. When nothing was retrieved,
 or no hit reaches ``min_score``, it says so plainly; when no sentence shares a word with
@@ -189,9 +190,24 @@ def _span_sentences(i: int, block: ContextBlock) -> list[Sentence]:
     out: dict[tuple[int, int], Sentence] = {}
     for hit in block.hits:
         base = hit.start - hit.chunk.start
-        for s, e in split_sentences(hit.text):
-            out.setdefault((base + s, base + e), Sentence(i, base + s, base + e, _collapse(text[base + s: base + e])))
+        if hit.via == "fact":  # a date alone reads badly: quote the sentence of the chunk that states it
+            fs, fe = base, hit.end - hit.chunk.start
+            pieces = [(s, e) for s, e in split_sentences(text) if s < fe and fs < e]
+        else:
+            pieces = [(base + s, base + e) for s, e in split_sentences(hit.text)]
+        for s, e in pieces:
+            out.setdefault((s, e), Sentence(i, s, e, _collapse(text[s:e])))
     return [out[k] for k in sorted(out)]
+
+
+def _in_fact(sentence: Sentence, block: ContextBlock) -> bool:
+    """Whether ``sentence`` states the document's own date of a ``via="fact"`` hit."""
+    return any(hit.via == "fact" and sentence.start < hit.end - hit.chunk.start
+               and hit.start - hit.chunk.start < sentence.end for hit in block.hits)
+
+
+def _overlaps(sentence: Sentence, others: Sequence[Sentence]) -> bool:
+    return any(o.block == sentence.block and sentence.start < o.end and o.start < sentence.end for o in others)
 
 
 def pick_sentences(
@@ -218,15 +234,22 @@ def pick_sentences(
             chosen.append(s)
             used += len(s.text)
         return "lookup", chosen
+    # the document's own date, read where it is stated (rag.retrieve.document_facts): quoted first
+    chosen: list[Sentence] = []
+    for s in sorted(sentences, key=lambda s: (s.block, s.start, -s.end)):
+        if _in_fact(s, blocks[s.block]) and not _overlaps(s, chosen):
+            chosen.append(s)
+    sentences = [s for s in sentences if not _overlaps(s, chosen)]  # nothing quoted twice
     scores = _bm25(query, [terms(s.text) for s in sentences]) if query else [0.0] * len(sentences)
     rank = {i: r for r, i in enumerate(live)}
     scored = [(sc / (1 + 0.1 * rank[s.block]), s) for sc, s in zip(scores, sentences, strict=True)]
     best = max((sc for sc, _ in scored), default=0.0)
     if best <= 0:
+        if chosen:
+            return "match", chosen
         top = [s for s in sentences if s.block == live[0]][:2]
         return "weak", top
-    chosen = []
-    used = 0
+    used = sum(len(s.text) for s in chosen)
     for sc, s in sorted(scored, key=lambda p: -p[0]):
         if sc < options.relative_cutoff * best or len(chosen) >= options.max_quotes:
             break

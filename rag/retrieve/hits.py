@@ -19,10 +19,12 @@ class Hit:
 
     chunk: StoredChunk
     score: float  # the final ranking score
-    #: per-stage scores: any of "dense", "sparse", "fused", "colbert", "rerank", "lookup",
+    #: per-stage scores: any of "dense", "sparse", "fused", "colbert", "rerank", "lookup", "fact",
     #: and for spans "span_dense", "span_sparse" ("fused" is then the enclosing chunk's)
     scores: dict[str, float] = field(default_factory=dict)
-    via: str = "search"  # "search" or "clause" (answered from the clause tree)
+    #: "search", "clause" (answered from the clause tree), "fact" (the document's own date, read
+    #: where it is stated: rag.retrieve.document_facts) or "image" (a page image)
+    via: str = "search"
     #: the ranked span, document offsets inside ``chunk``; ``None`` for the whole chunk
     span: tuple[int, int] | None = None
     span_pages: tuple[int, int] | None = None  # first and last page of the span

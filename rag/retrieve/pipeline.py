@@ -1,5 +1,5 @@
-"""The query pipeline: scope -> clause lookup -> dense + sparse (side by side) -> fuse -> ColBERT
--> spans (small to big) -> rerank.
+"""The query pipeline: scope -> the document's own date -> clause lookup -> dense + sparse (side by
+side) -> fuse -> ColBERT -> spans (small to big) -> rerank.
 
 One :class:`Retriever` serves one collection for any number of threads. What it derives from
 the catalog (the document scorer, clause trees, languages) is built once per collection
@@ -18,6 +18,7 @@ import numpy as np
 from rag.lexical import language_of, term_counts
 from rag.retrieve.channels import search_channels
 from rag.retrieve.clause_lookup import chunks_of_clause, match_clauses, referenced_clauses
+from rag.retrieve.document_facts import date_hits
 from rag.retrieve.fusion import Channel, fuse
 from rag.retrieve.generation_cache import GenerationCache
 from rag.retrieve.hits import Hit, Retrieval, Trace
@@ -52,6 +53,10 @@ class RetrievalOptions:
     rerank_max_chars: int = 2000  # cap on passage length sent to the reranker (~512 tokens)
     scope_documents: bool = True  # search inside the documents a question names
     clause_lookup: bool = True  # answer "Section 12.3" from the clause tree first
+    #: a question about the named document's own date ("the date of this agreement", "when is
+    #: it effective") gets that date first, read from where the document states it
+    #: (rag/retrieve/document_facts.py)
+    document_facts: bool = True
     attach_context: bool = True  # parent heading and definitions of terms used
     #: small to big: rank the sentences / sub-clauses of the best ``span_chunks`` chunks and
     #: return each with its chunk as context (rag/retrieve/spans.py)
@@ -178,6 +183,7 @@ class Retriever:
         if opt.span_query not in ("asked", "question"):
             raise ValueError(f"span_query must be asked or question, not {opt.span_query!r}")
         texts = [asked if drop == "both" else question]
+        asked_span: str | None = None
         if opt.spans and scope is not None and opt.span_query == "asked":
             asked_span = state.scorer(self.scoping).asked_part(question, scope)
             if asked_span != texts[0]:
@@ -205,8 +211,19 @@ class Retriever:
         lap("encode")
 
         lookup: list[Hit] = []
+        # "this agreement": the named (or selected) documents, a few at most, or the collection's only one
+        about = scope if scope is not None else (list(state.docs) if len(state.docs) == 1 else None)
+        if opt.document_facts and about is not None and len(about) <= self.scoping.max_documents:
+            # judged on what is asked, not on the words that name the contract
+            what = asked_span if about is scope and asked_span is not None else \
+                state.scorer(self.scoping).asked_part(question, about)
+            lookup = date_hits(what, about, state.text, state.chunks, state.pages)
+            if lookup:
+                trace.notes.append("the question asks for the document's own date: it is cited first, "
+                                   "from where the document states it")
+        lap("document_facts")
         if opt.clause_lookup:
-            lookup = self._clause_hits(state, question, scope)
+            lookup += self._clause_hits(state, question, scope)
         lap("clause_lookup")
 
         found = search_channels(view, q_dense if opt.use_dense else None,
@@ -253,7 +270,7 @@ class Retriever:
             hits = self._rerank(question, hits, opt)
             lap("rerank")
 
-        seen = {h.chunk.id for h in lookup}
+        seen = {h.chunk.id for h in lookup if h.via == "clause"}  # a whole clause: not listed twice
         ranked = lookup + [h for h in hits if h.chunk.id not in seen]
         ranked = ranked[:k]
         if self.visual is not None and opt.image_search.enabled:  # issue 17 hook: rag/retrieve/images.py

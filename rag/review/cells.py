@@ -12,7 +12,7 @@ loaded) hits for the question inside the document add ``hybrid_weight`` to the u
 so the lexical channel counts too. Units that resemble every type's examples alike (boilerplate) are
 discounted by their mean example score over all types. A per-column logistic calibration turns the raw score into
 the probability that the clause is present; ``found`` is that probability >= 0.5. A column asking
-for the contract's own date cites that date first (:func:`rag.review.dates.document_date`).
+for the contract's own date cites that date first (:func:`ingest.dates.document_date`).
 """
 
 from __future__ import annotations

@@ -16,14 +16,17 @@ from typing import Any
 
 import numpy as np
 
+from ingest.dates import document_date
 from rag.review import prototypes as protos
 from rag.review.calibration import calibration_for, calibration_version
 from rag.review.cells import (Calibration, Cell, ScoringConfig, Signals, cite_scores, pick_spans, proto_signal,
                               query_signal, units_in)
 from rag.review.columns import Column
-from rag.review.dates import document_date
 from rag.review.storage import ReviewStore
 from rag.review.units import Units, split_units
+
+#: the review columns that ask for the contract's own date, and which date (ingest.dates)
+DOCUMENT_DATE_COLUMNS = {"cuad:agreement-date": "agreement", "cuad:effective-date": "effective"}
 
 #: bump when scoring changes: stored cells of an older generation are recomputed
 SCORER_VERSION = "4"  # 3: date columns cite the contract's own date; 4: retrieval spans help choose the cited units
@@ -143,7 +146,8 @@ def make_cell(doc_id: int, name: str, document: Any, clauses: list[Any], units: 
     calibration = calibration or calibration_for(column)
     p = calibration.probability(raw)
     spans = pick_spans(units, cite_scores(units, signals, config), config, floor=calibration.threshold)
-    date = document_date(document.text, column.key)
+    kind = DOCUMENT_DATE_COLUMNS.get(column.key)
+    date = document_date(document.text, kind) if kind else None
     if date is not None:  # the date itself, then the sentence that best answers the column
         best = spans[0]
         spans = [date] + ([best] if best[1] <= date[0] or best[0] >= date[1] else [])

@@ -173,3 +173,21 @@ def test_a_span_hit_is_quoted_from_its_span_not_its_whole_clause(extractive) -> 
     assert _quotes(text) == ["9.2 The Customer may terminate this Agreement on ninety days' written notice."]
     assert "[1] MSA.pdf, clause 9.2, p. 4:" in text.splitlines()
     assert result.citations[0].hit.text == _quotes(text)[0]
+
+
+def test_the_documents_own_date_is_quoted_first_in_its_sentence_once(extractive) -> None:
+    """A date hit (rag.retrieve.document_facts) is quoted in the sentence that states it, first,
+    even sharing no word with the question, and not again for a search span over that sentence."""
+    from dataclasses import replace
+
+    preamble = ("SUPPLY AGREEMENT. This Agreement is entered into as of March 3, 2021 by Acme Inc and Beta LLC. "
+                "The parties are bound from the date first written above.")
+    s = preamble.index("March 3, 2021")
+    date = replace(make_hit(preamble, pages=(1, 1)), span=(s, s + len("March 3, 2021")), via="fact", score=1.0)
+    sentence = preamble.index("This Agreement")
+    search = replace(make_hit(preamble, pages=(1, 1)), span=(sentence, len(preamble)))
+    text, result = _run("When was this agreement entered into?", [date, search], extractive)
+    quotes = _quotes(text)
+    assert "This Agreement is entered into as of March 3, 2021 by Acme Inc and Beta LLC." in quotes[0]
+    assert sum(q.count("March 3, 2021") for q in quotes) == 1
+    assert result.citations[0].hit.via == "fact" and result.citations[0].hit.text == "March 3, 2021"

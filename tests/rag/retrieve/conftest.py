@@ -29,7 +29,7 @@ This Mutual Non-Disclosure Agreement is made between Acme Robotics Ltd and Beta 
 
 SERVICES = """MASTER SERVICES AGREEMENT
 
-This Master Services Agreement is made between Gamma Software Inc and Delta Bank plc.
+This Master Services Agreement is made on 2 May 2023 between Gamma Software Inc and Delta Bank plc.
 
 1. Services
 1.1 The Supplier shall provide the hosting services described in Schedule 2.

@@ -1,4 +1,6 @@
-from rag.review.dates import document_date, find_dates
+import pytest
+
+from ingest.dates import document_date, find_dates
 
 
 def _found(text: str) -> list[str]:
@@ -12,6 +14,7 @@ def test_the_written_forms_of_a_contract_date() -> None:
     assert _found("Dated: Sept. 5, 2001") == ["Sept. 5, 2001"]
     assert _found("signed on 03/01/2010 and filed 2010-03-01") == ["03/01/2010", "2010-03-01"]
     assert _found("as of December 2019") == ["December 2019"]
+    assert _found("本合同于2023年5月2日在上海签订，2023 年 6 月起执行。") == ["2023年5月2日", "2023 年 6 月"]
 
 
 def test_an_undated_template_has_its_blanks_cited() -> None:
@@ -35,27 +38,26 @@ def test_the_contract_date_is_the_preamble_date_not_a_reference_to_it() -> None:
     text = (footer + "SUPPLY AGREEMENT\n\nThis Agreement is entered into as of March 3, 2021 by and between A and B.\n"
             + footer + "1. Term. This Agreement commences on the Effective Date and lasts until June 30, 2024.\n"
             + footer + "IN WITNESS WHEREOF, the parties signed as of the date first written above.\n")
-    s, e = document_date(text, "cuad:agreement-date")
+    s, e = document_date(text, "agreement")
     assert text[s:e] == "March 3, 2021"  # the footer's filing date repeats on every page: skipped
-    assert document_date(text, "cuad:expiration-date") is None  # only the contract's own date columns
+    with pytest.raises(ValueError, match="kind"):
+        document_date(text, "expiration")  # only the contract's own dates
 
 
 def test_an_effective_date_defined_later_wins_for_effective_date() -> None:
     text = ("AGREEMENT dated May 1, 2019.\n2.1 This agreement commences on January 20, 2020 (the \"Effective Date\") "
             "and lasts six months.")
-    assert text[slice(*document_date(text, "cuad:effective-date"))] == "January 20, 2020"
-    assert text[slice(*document_date(text, "cuad:agreement-date"))] == "May 1, 2019"
-    assert document_date("No dates here at all.", "cuad:agreement-date") is None
+    assert text[slice(*document_date(text, "effective"))] == "January 20, 2020"
+    assert text[slice(*document_date(text, "agreement"))] == "May 1, 2019"
+    assert document_date("No dates here at all.", "agreement") is None
 
 
-def _whole_text_date(text: str, column_key: str, head_chars: int = 3000) -> tuple[int, int] | None:
+def _whole_text_date(text: str, kind: str, head_chars: int = 3000) -> tuple[int, int] | None:
     """``document_date`` as it was, scanning the whole text: the reference the fast scan must match."""
-    from rag.review.dates import _DEFINED_EFFECTIVE, DOCUMENT_DATE_COLUMNS, _furniture, find_dates
+    from ingest.dates import _DEFINED_EFFECTIVE, _furniture, find_dates
 
-    if column_key not in DOCUMENT_DATE_COLUMNS:
-        return None
     dates = find_dates(text)
-    if column_key == "cuad:effective-date":
+    if kind == "effective":
         for s, e in dates:
             if _DEFINED_EFFECTIVE.match(text, e, min(len(text), e + 40)) and not _furniture(text, s):
                 return s, e
@@ -77,5 +79,5 @@ def test_scanning_only_the_head_and_before_each_effective_date_finds_what_a_whol
         "No dates here at all.",
     ]
     for text in texts:
-        for key in ("cuad:agreement-date", "cuad:effective-date"):
+        for key in ("agreement", "effective"):
             assert document_date(text, key) == _whole_text_date(text, key), (key, text[:40])
