@@ -70,7 +70,7 @@ _AGREEMENT = re.compile(
     re.I)
 
 #: the same questions in Chinese: 生效日期 / 何时生效 (effective), 签订日期 / 合同日期 (agreement)
-_ZH_OTHER = re.compile(r"终止|解除|到期|届满|续期|续约|付款|支付|交付|交货|通知|之前|以后|之后|以内|内")
+_ZH_OTHER = re.compile(r"终止|解除|到期|届满|续期|续约|付款|支付|交付|交货|通知|之前|以后|之后|以内")
 _ZH_EFFECTIVE = re.compile(r"生效(?:日期|时间|日)|(?:何时|什么时候|哪天|哪一天)(?:开始)?生效")
 _ZH_AGREEMENT = re.compile(r"(?:签订|签署|签约|订立)(?:日期|时间|日)|(?:合同|协议)(?:的)?(?:日期|落款日)"
                            r"|(?:何时|什么时候|哪天|哪一天)(?:签订|签署|签约|订立)")
