@@ -75,9 +75,17 @@ def flag_m3_class() -> Any:
 
 
 def model_shape(folder: Path) -> dict[str, Any]:
+    """The checkpoint's shape and its tokenizer's size: token counts (and so tokens/s and seconds per
+    page) depend on the tokenizer, and the test checkpoints may carry XLM-R's (250,002 pieces) or a
+    small trained one that cuts contract English into about 1.8 times as many tokens."""
     config = json.loads((folder / "config.json").read_text())
     keys = ("num_hidden_layers", "hidden_size", "num_attention_heads", "intermediate_size", "vocab_size")
-    return {k: config.get(k) for k in keys}
+    shape: dict[str, Any] = {k: config.get(k) for k in keys}
+    tokenizer = folder / "tokenizer.json"
+    if tokenizer.is_file():
+        model = json.loads(tokenizer.read_text(encoding="utf-8")).get("model", {})
+        shape["tokenizer_pieces"] = len(model.get("vocab", [])) or None
+    return shape
 
 
 def agreement(out: Any, ref: Any) -> dict[str, Any]:

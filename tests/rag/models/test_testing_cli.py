@@ -75,10 +75,13 @@ def test_full_m3_has_bge_m3_shape(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     build this one)."""
     from rag.models import testing
 
-    calls = []
+    calls, tokenizers = [], []
     monkeypatch.setattr(testing, "_build", lambda *a: calls.append(a) or a[0])
+    monkeypatch.setattr(testing, "_full_tokenizer", lambda *a: tokenizers.append(a) or "xlmr-tokenizer")
     assert testing.main(["full-m3", str(tmp_path / "full")]) == 0
-    (directory, seed, kind, shape, vocab), = calls
+    (directory, seed, kind, shape, vocab, tokenizer), = calls
+    # XLM-R's real tokenizer by default (fetched once; never in this test)
+    assert tokenizer == "xlmr-tokenizer" and tokenizers == [("xlmr", None)]
     assert (directory, seed, kind, vocab) == (tmp_path / "full", 0, "m3", 250002)
     config = testing._xlmr_config(vocab, **shape)
     assert {k: getattr(config, k) for k in ("num_hidden_layers", "hidden_size", "num_attention_heads",
@@ -96,9 +99,13 @@ def test_full_reranker_has_bge_reranker_v2_m3_shape(monkeypatch: pytest.MonkeyPa
     """The builder asks for XLM-R large with BGE-M3's positions and a one-label head (no 2.3 GB write here)."""
     from rag.models import testing
 
-    calls = []
+    calls, tokenizers = [], []
     monkeypatch.setattr(testing, "_build", lambda *a: calls.append(a) or a[0])
-    assert testing.main(["full-reranker", str(tmp_path / "rr")]) == 0
-    (directory, seed, kind, shape, vocab), = calls
+    monkeypatch.setattr(testing, "_full_tokenizer", lambda *a: tokenizers.append(a))
+    gguf = tmp_path / "vocab.gguf"
+    assert testing.main(["full-reranker", str(tmp_path / "rr"), "--tokenizer-gguf", str(gguf)]) == 0
+    assert testing.main(["full-reranker", str(tmp_path / "rr"), "--tokenizer", "small"]) == 0
+    assert tokenizers == [("xlmr", gguf), ("small", None)]
+    (directory, seed, kind, shape, vocab, _), _ = calls
     assert kind == "reranker" and vocab == 250002 and seed == 0
     assert shape == testing.FULL_M3_SHAPE and shape["num_hidden_layers"] == 24 and shape["hidden_size"] == 1024
