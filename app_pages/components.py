@@ -348,7 +348,8 @@ def time_left(elapsed_s: float, done: int, total: int) -> str:
 
 def ingest_with_progress(engine: Any, sources: list[Any], collection: str) -> Any:
     """Run ``engine.ingest`` inside ``st.status``: a bar for the files, one per file for its
-    embedding batches; then one line per file, errors in plain words. Returns the report."""
+    embedding batches (the chunks, then, once the file is searchable, its sentence units: the
+    longer pass with BGE-M3 on a CPU); then one line per file, errors in plain words. Returns the report."""
     n = len(sources)
     with st.status(f"Adding {n} file(s) to {md_escape(collection)}…", expanded=True) as status:
         st.caption("Stay on this page until it finishes: leaving stops after the file in hand.")
@@ -370,8 +371,17 @@ def ingest_with_progress(engine: Any, sources: list[Any], collection: str) -> An
                 bars[-1].progress(min(done / max(total, 1), 1.0),
                                   text=f"{names[-1]}: embedded {done} of {total} passages"
                                        f"{time_left(time.monotonic() - started[0], done, total)}")
+            if done >= total:
+                started[:] = [time.monotonic()]  # the sentence units come next (on_units)
 
-        report = engine.ingest(sources, collection, on_file=on_file, on_batch=on_batch)
+        def on_units(name: str, done: int, total: int) -> None:
+            # after the file's commit its bar restarts for the sentence units, timed from the chunks' end
+            if bars:
+                bars[-1].progress(min(done / max(total, 1), 1.0),
+                                  text=f"{names[-1]}: searchable; embedded {done} of {total} sentences for "
+                                       f"precise citations{time_left(time.monotonic() - started[0], done, total)}")
+
+        report = engine.ingest(sources, collection, on_file=on_file, on_batch=on_batch, on_units=on_units)
         if bars:
             bars[-1].progress(1.0)
         overall.progress(1.0, text=f"{n} of {n} files")

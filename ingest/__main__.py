@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     files_bar = tqdm(total=len(sources), unit="file", disable=args.quiet, position=0)
-    batch_bar = tqdm(total=0, unit="batch", disable=args.quiet, position=1, leave=False)
+    batch_bar = tqdm(total=0, unit="text", disable=args.quiet, position=1, leave=False)
 
     def on_file(i: int, n: int, name: str) -> None:
         files_bar.n = i
@@ -81,13 +81,21 @@ def main(argv: list[str] | None = None) -> int:
         batch_bar.reset(total=0)
 
     def on_batch(done: int, total: int) -> None:
+        batch_bar.set_description("passages", refresh=False)
+        batch_bar.total = total
+        batch_bar.n = done
+        batch_bar.refresh()
+
+    def on_units(name: str, done: int, total: int) -> None:
+        # the file is searchable now; its sentence units (precise citations) are embedded next
+        batch_bar.set_description("sentences", refresh=False)
         batch_bar.total = total
         batch_bar.n = done
         batch_bar.refresh()
 
     try:
         report = engine.ingest(sources, args.collection, create=not args.no_create,
-                               colbert=args.colbert, on_file=on_file, on_batch=on_batch)
+                               colbert=args.colbert, on_file=on_file, on_batch=on_batch, on_units=on_units)
     except CollectionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -152,7 +152,8 @@ def _with_identity(sparse: list[dict[int, float]], text: str, max_chars: int, en
 def ingest(sources: Iterable[Source], collection: Any, encoder: Any, *, limits: Limits = Limits(),
            chunking: Any = None, wait_for_lock: bool = True, commit_every: int = 1,
            on_file: Callable[[int, int, str], None] | None = None,
-           on_batch: Callable[[int, int], None] | None = None, visual: Any = None) -> IngestReport:
+           on_batch: Callable[[int, int], None] | None = None,
+           on_units: Callable[[str, int, int], None] | None = None, visual: Any = None) -> IngestReport:
     """Ingest files into a collection; never raises for a bad file.
 
     With a ``visual`` model (Visualized BGE) a PDF's pictures and image pages become image items
@@ -161,7 +162,10 @@ def ingest(sources: Iterable[Source], collection: Any, encoder: Any, *, limits: 
     Files are committed ``commit_every`` at a time (one atomic commit each time; 1 for the app
     and the CLI, so a crash costs at most the file in hand; more for bulk loads such as the
     benchmarks). ``on_file(i, n, name)`` is called before each file, ``on_batch(done, total)``
-    after each embedding batch of the current file (progress bars in the CLI and the app).
+    after each embedding batch of the current file (progress bars in the CLI and the app), and
+    ``on_units(name, done, total)`` after each batch of a committed file's sentence units: the
+    file is searchable by then, and with BGE-M3 on a CPU this second pass takes longer than the
+    first (bench/latency.py times the two apart).
     """
     sources = list(sources)
     report = IngestReport()
@@ -181,7 +185,8 @@ def ingest(sources: Iterable[Source], collection: Any, encoder: Any, *, limits: 
             # span ranking's unit vectors, embedded now so the first question does not (issue 13)
             from rag.retrieve.unit_vectors import fill_committed
 
-            fill_committed(collection, encoder, [(r, p) for r, p in pending if r.status in ("added", "replaced")])
+            fill_committed(collection, encoder, [(r, p) for r, p in pending if r.status in ("added", "replaced")],
+                           on_units=on_units)
             pending = []
     report.seconds = time.perf_counter() - started
     return report

@@ -249,8 +249,10 @@ class Engine:
 
     def ingest(self, sources: Iterable[Any], collection: str, *, create: bool = True,
                colbert: bool = False, on_file: Callable[[int, int, str], None] | None = None,
-               on_batch: Callable[[int, int], None] | None = None) -> Any:
-        """Ingest files (paths or :class:`ingest.pipeline.Source`) into a collection."""
+               on_batch: Callable[[int, int], None] | None = None,
+               on_units: Callable[[str, int, int], None] | None = None) -> Any:
+        """Ingest files (paths or :class:`ingest.pipeline.Source`) into a collection (the callbacks
+        as in :func:`ingest.pipeline.ingest`)."""
         from ingest.pipeline import Limits, Source, discover, ingest
 
         sources = list(sources)
@@ -260,7 +262,7 @@ class Engine:
             self._check(collection, "edit")
         col = self.collection(collection, create=create, colbert=colbert)
         report = ingest(srcs, col, self.encoder, limits=Limits.from_settings(self.settings),
-                        on_file=on_file, on_batch=on_batch, visual=self.visual)
+                        on_file=on_file, on_batch=on_batch, on_units=on_units, visual=self.visual)
         added = [f.name for f in report.files if f.status not in ("failed", "duplicate")]
         if added:
             self.access.record("add", collection, ", ".join(added))

@@ -21,9 +21,10 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -83,10 +84,12 @@ def embed_text(title: str, heading_path: Sequence[str], body: str) -> str:
     return "\n".join(prefix) + "\n\n" + body if prefix else body
 
 
-def encode_units(encoder: Any, sparse_kind: str, texts: Sequence[str]) -> tuple[np.ndarray, list[dict[int, float]]]:
-    """Dense vectors (rounded through float16) and sparse weights of unit texts, in one batch."""
+def encode_units(encoder: Any, sparse_kind: str, texts: Sequence[str],
+                 progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, list[dict[int, float]]]:
+    """Dense vectors (rounded through float16) and sparse weights of unit texts, in one batch;
+    ``progress(done, total)`` after each encoder batch."""
     lexical = sparse_kind == "lexical"
-    out = encoder.encode(list(texts), dense=True, sparse=lexical, colbert=False)
+    out = encoder.encode(list(texts), dense=True, sparse=lexical, colbert=False, progress=progress)
     dense = np.asarray(out.dense, dtype=np.float16).astype(np.float32)
     sparse = [dict(s) for s in out.sparse] if lexical else [term_counts(t) for t in texts]
     return dense, sparse
@@ -169,11 +172,12 @@ def store_for(collection: Any) -> UnitVectorStore | None:
 
 def fill_document(collection: Any, encoder: Any, sparse_kind: str, *, name: str, content_hash: str, text: str,
                   clauses: Sequence[Any], chunks: Sequence[Any],
-                  config: UnitConfig = UnitConfig()) -> int:
+                  config: UnitConfig = UnitConfig(), on_batch: Callable[[int, int], None] | None = None) -> int:
     """Embed and store the units of every chunk of one document (the ingest hook); how many units.
 
     ``chunks`` have ``start``, ``end`` and ``heading_path``. Chunks already stored (the same
-    content under the same title and model) are skipped.
+    content under the same title and model) are skipped. ``on_batch(done, total)`` follows the
+    embedding: with BGE-M3 on a CPU it takes longer than the chunks' own (more, shorter texts).
     """
     from ingest.units import DocumentUnits
 
@@ -190,7 +194,7 @@ def fill_document(collection: Any, encoder: Any, sparse_kind: str, *, name: str,
     splitter = DocumentUnits(text, list(clauses), getattr(encoder, "tokenizer", None), config)
     per_chunk = [units_of(splitter, k.start, k.end, by_key[k].heading_path) for k in todo]
     texts = [embed_text(title, u.heading_path, text[u.start:u.end]) for units in per_chunk for u in units]
-    dense, sparse = encode_units(encoder, sparse_kind, texts)
+    dense, sparse = encode_units(encoder, sparse_kind, texts, progress=on_batch)
     items, i = [], 0
     for k, units in zip(todo, per_chunk):
         n = len(units)
@@ -200,17 +204,21 @@ def fill_document(collection: Any, encoder: Any, sparse_kind: str, *, name: str,
     return len(texts)
 
 
-def fill_committed(collection: Any, encoder: Any, committed: Sequence[tuple[Any, Any]]) -> None:
+def fill_committed(collection: Any, encoder: Any, committed: Sequence[tuple[Any, Any]],
+                   on_units: Callable[[str, int, int], None] | None = None) -> None:
     """The ingest hook: :func:`fill_document` for each (FileResult, Prepared) just committed. A
     derived cache: a failure is logged, never a failed file (the units are then embedded when
-    first asked for); the time is added to the file's seconds."""
+    first asked for); the time is added to the file's seconds. ``on_units(name, done, total)``
+    follows each document's embedding batches (progress bars)."""
     import time
 
     for result, p in committed:
         t0 = time.perf_counter()
+        progress = partial(on_units, result.name) if on_units is not None else None
         try:
             fill_document(collection, encoder, collection.info.sparse, name=p.document.name,
-                          content_hash=p.content_hash, text=p.document.text, clauses=p.clauses, chunks=p.chunks)
+                          content_hash=p.content_hash, text=p.document.text, clauses=p.clauses, chunks=p.chunks,
+                          on_batch=progress)
         except Exception as exc:  # noqa: BLE001 - the document is stored; only the cache is missing
             log.warning("%s: unit vectors not stored (%s); they are embedded when first asked for",
                         result.name, " ".join(str(exc).split())[:200])

@@ -122,3 +122,36 @@ def test_a_failing_unit_store_never_fails_the_file(tmp_path, contract_files, tin
     report = ingest(discover([contract_files]), col, tiny_encoder)
     assert not report.failed and report.count("added") == 3
     assert "unit vectors not stored (disk full)" in caplog.text
+
+
+def test_ingest_reports_the_unit_pass_after_each_commit(tmp_path, contract_files, tiny_encoder):
+    """Progress bars follow the second embedding pass too (with BGE-M3 on a CPU the longer one):
+    per file, its chunk batches, then, once it is committed and searchable, its units' batches."""
+    from ingest.chunking import ChunkingConfig
+    from ingest.pipeline import discover, ingest
+    from rag.store import ModelInfo, create_collection
+
+    info = ModelInfo(name=tiny_encoder.name, dim=tiny_encoder.dim, sparse="lexical")
+    col = create_collection(tmp_path, "c", info)
+    events: list[tuple] = []
+
+    def on_units(name, done, total):
+        searchable = {d.name for d in col.view().documents()}
+        events.append(("units", name, done, total, name in searchable))
+
+    report = ingest(discover([contract_files]), col, tiny_encoder,
+                    chunking=ChunkingConfig(target_tokens=64, max_tokens=128, min_tokens=16),
+                    on_file=lambda i, n, name: events.append(("file", name)),
+                    on_batch=lambda done, total: events.append(("chunks", done, total)),
+                    on_units=on_units)
+    added = [f for f in report.files if f.status == "added"]
+    assert len(added) >= 2
+    for f in added:
+        start = events.index(("file", f.name))
+        end = next((i for i, e in enumerate(events) if i > start and e[0] == "file"), len(events))
+        kinds = [e[0] for e in events[start + 1:end]]
+        assert kinds and kinds == sorted(kinds)  # all "chunks" batches, then all "units" batches
+        units = [e for e in events[start + 1:end] if e[0] == "units"]
+        assert units and all(e[1] == f.name and e[4] for e in units)  # committed before its units
+        assert units[-1][2] == units[-1][3] > 0  # the bar ends full
+    assert store_for(col).count() == sum(f.chunks for f in report.files)
