@@ -89,14 +89,32 @@ class TokenCounter:
 def ingest(engine: Any, pdf: Path, name: str) -> dict[str, Any]:
     from ingest.pipeline import Source
 
+    from rag.retrieve import unit_vectors
+
     counter = TokenCounter(engine.encoder)
     batches: list[float] = []
+    # The document is searchable once committed; its sentence units' vectors are embedded after
+    # that (ingest calls unit_vectors.fill_committed), so the two phases are timed apart.
+    phases: dict[str, float | int] = {}
+    fill = unit_vectors.fill_committed
+
+    def timed_fill(*args: Any, **kwargs: Any) -> Any:
+        phases["committed_s"], phases["chunk_tokens"] = time.perf_counter() - t0, counter.tokens
+        try:
+            return fill(*args, **kwargs)
+        finally:
+            phases["units_s"] = time.perf_counter() - t0 - phases["committed_s"]
+
+    unit_vectors.fill_committed = timed_fill
     load_before = load()
     t0, cpu0 = time.perf_counter(), time.process_time()
-    report = engine.ingest([Source(pdf.name, data=pdf.read_bytes())], name,
-                           on_batch=lambda done, total: batches.append(time.perf_counter() - t0))
+    try:
+        report = engine.ingest([Source(pdf.name, data=pdf.read_bytes())], name,
+                               on_batch=lambda done, total: batches.append(time.perf_counter() - t0))
+    finally:
+        unit_vectors.fill_committed = fill
+        counter.restore()
     seconds, cpu_s = time.perf_counter() - t0, time.process_time() - cpu0
-    counter.restore()
     result = report.files[0]
     if result.status not in {"added", "replaced"}:
         raise SystemExit(f"ingest failed: {result.error}")
@@ -106,9 +124,17 @@ def ingest(engine: Any, pdf: Path, name: str) -> dict[str, Any]:
            "seconds_per_page": seconds / max(pages, 1), "tokens": counter.tokens,
            "tokens_per_s": counter.tokens / seconds, "embedding_s": (batches[-1] - batches[0]) if batches else None,
            "load_before": load_before, "load_after": load(),
-           "seconds_for_100_pages": seconds / max(pages, 1) * 100}
+           "seconds_for_100_pages": seconds / max(pages, 1) * 100,
+           # searchable = committed: chunks read, embedded and stored; unit vectors still to come
+           "searchable_s": phases.get("committed_s"), "chunk_tokens": phases.get("chunk_tokens"),
+           "unit_vectors_s": phases.get("units_s"),
+           "unit_tokens": counter.tokens - int(phases.get("chunk_tokens", counter.tokens)),
+           "searchable_for_100_pages_s": (phases["committed_s"] / max(pages, 1) * 100
+                                          if "committed_s" in phases else None)}
     print(f"ingest: {pages} pages, {result.chunks} chunks, {counter.tokens} tokens in {seconds:.1f} s "
-          f"({out['seconds_per_page']:.2f} s/page, {out['tokens_per_s']:.0f} tokens/s; load {load()})", flush=True)
+          f"({out['seconds_per_page']:.2f} s/page, {out['tokens_per_s']:.0f} tokens/s; load {load()}); "
+          f"searchable after {out['searchable_s'] or 0:.1f} s ({out['chunk_tokens']} chunk tokens), "
+          f"unit vectors {out['unit_vectors_s'] or 0:.1f} s ({out['unit_tokens']} tokens)", flush=True)
     return out
 
 
