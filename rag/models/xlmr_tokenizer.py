@@ -73,7 +73,8 @@ def fetch_gguf(directory: Path | None = None) -> Path:
         if member is None:
             raise RuntimeError(f"{archives[-1]} has no {GGUF_MEMBER}")
         source = tar.extractfile(member)
-        assert source is not None
+        if source is None:
+            raise RuntimeError(f"{archives[-1]}: {GGUF_MEMBER} is not a regular file")
         partial = target.with_suffix(".partial")
         partial.write_bytes(source.read())
         partial.replace(target)
