@@ -68,11 +68,23 @@ def progress_tqdm(model: str, callback: ProgressCallback) -> type:
     """A ``tqdm`` class for ``snapshot_download(tqdm_class=...)`` that also reports to ``callback``.
 
     Why: huggingface_hub's bars go to the terminal only; a UI needs the numbers (size, ETA). The
-    terminal bar is kept as it was.
+    terminal bar is kept as it was: where it is turned off (``disable=True``, ``TQDM_DISABLE``) the
+    bar still counts, into a sink, since a disabled tqdm counts nothing and the UI would see no bytes.
     """
+    import io
+
     from tqdm.auto import tqdm
 
+    probe = tqdm(total=0, file=io.StringIO())  # are bars off by default here (TQDM_DISABLE, read at import)?
+    off_by_default = bool(probe.disable)
+    probe.close()
+
     class _Reporting(tqdm):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            if kwargs.get("disable") or (off_by_default and "disable" not in kwargs):
+                kwargs.update(disable=False, file=io.StringIO())
+            super().__init__(*args, **kwargs)
+
         def _report(self) -> None:
             fmt = self.format_dict
             try:

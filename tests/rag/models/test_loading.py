@@ -157,8 +157,10 @@ def test_importing_rag_models_does_not_import_torch(python_runner: Any) -> None:
     assert proc.stdout.strip() == "[]"
 
 
-def test_hub_download_reports_its_progress(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """huggingface_hub's byte bar (a tqdm_class) reaches the callback with size, rate and ETA."""
+@pytest.mark.parametrize("terminal_bar", ["shown", "disabled"])
+def test_hub_download_reports_its_progress(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, terminal_bar: str) -> None:
+    """huggingface_hub's byte bar (a tqdm_class) reaches the callback with size, rate and ETA, also
+    where the terminal bar is turned off (a disabled tqdm would count nothing)."""
     import io
 
     import huggingface_hub
@@ -166,10 +168,12 @@ def test_hub_download_reports_its_progress(monkeypatch: pytest.MonkeyPatch, tmp_
     from rag.models.loading import DownloadProgress
 
     (tmp_path / "config.json").write_text("{}")
+    off = {"disable": terminal_bar == "disabled"}
+    terminal = io.StringIO()
 
     def fake_snapshot_download(repo_id, ignore_patterns=None, tqdm_class=None):  # type: ignore[no-untyped-def]
         assert tqdm_class is not None
-        bar = tqdm_class(total=4_000_000, desc="Downloading bytes", unit="B", file=io.StringIO())
+        bar = tqdm_class(total=4_000_000, desc="Downloading bytes", unit="B", file=terminal, **off)
         for _ in range(4):
             bar.update(1_000_000)
         bar.close()
@@ -181,5 +185,16 @@ def test_hub_download_reports_its_progress(monkeypatch: pytest.MonkeyPatch, tmp_
     bytes_seen = [p for p in seen if p.unit == "B"]
     assert bytes_seen[-1].done == 4_000_000 and bytes_seen[-1].total == 4_000_000
     assert all(p.model == "BAAI/some-model" for p in seen)
+    assert ("Downloading bytes" in terminal.getvalue()) == (terminal_bar == "shown")  # the terminal as asked
     assert DownloadProgress("m", "x", "B", 1e6, 4e6, 1e6, 1.0).eta_s == pytest.approx(3.0)
     assert DownloadProgress("m", "x", "B", 1e6, None, 1e6, 1.0).eta_s is None
+
+
+def test_download_progress_counts_with_tqdm_disable(python_runner: Any) -> None:
+    """``TQDM_DISABLE=1`` (read when tqdm is imported) silences the terminal bar, not the app's."""
+    code = ("import io\nfrom rag.models.loading import progress_tqdm\nseen, given = [], io.StringIO()\n"
+            "bar = progress_tqdm('m', seen.append)(total=4, unit='B', file=given)\n"
+            "bar.update(3)\nbar.close()\nprint(max(p.done for p in seen), given.getvalue() == '')")
+    proc = python_runner("-c", code, env={"TQDM_DISABLE": "1"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["3.0", "True"]  # counted, and nothing written where the bar would go
