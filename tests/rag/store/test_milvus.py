@@ -163,7 +163,7 @@ def test_round_trip_of_everything_stored(pair, doc_factory):
     assert v.generation == f.generation == 1
     assert timeless(v.documents()) == timeless(f.documents())
     assert timeless(v.document_info(doc_id)) == timeless(f.document_info(doc_id))
-    assert v.find_document(name="contract.pdf") == f.find_document(name="contract.pdf")
+    assert timeless(v.find_document(name="contract.pdf")) == timeless(f.find_document(name="contract.pdf"))
     assert v.document(doc_id) == doc.document
     assert v.source(doc_id) == doc.source
     assert v.clauses(doc_id) == doc.clauses and v.defined_terms(doc_id) == doc.terms
