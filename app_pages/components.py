@@ -366,20 +366,20 @@ def ingest_with_progress(engine: Any, sources: list[Any], collection: str) -> An
             names.append(md_escape(short(name, 80)))
             bars.append(st.progress(0.0, text=f"{names[-1]}: reading"))
 
-        def on_batch(done: int, total: int) -> None:
+        def advance(what: str, done: int, total: int) -> None:
             if bars:
                 bars[-1].progress(min(done / max(total, 1), 1.0),
-                                  text=f"{names[-1]}: embedded {done} of {total} passages"
+                                  text=f"{names[-1]}: {what}"
                                        f"{time_left(time.monotonic() - started[0], done, total)}")
+
+        def on_batch(done: int, total: int) -> None:
+            advance(f"embedded {done} of {total} passages", done, total)
             if done >= total:
                 started[:] = [time.monotonic()]  # the sentence units come next (on_units)
 
         def on_units(name: str, done: int, total: int) -> None:
             # after the file's commit its bar restarts for the sentence units, timed from the chunks' end
-            if bars:
-                bars[-1].progress(min(done / max(total, 1), 1.0),
-                                  text=f"{names[-1]}: searchable; embedded {done} of {total} sentences for "
-                                       f"precise citations{time_left(time.monotonic() - started[0], done, total)}")
+            advance(f"searchable; embedded {done} of {total} sentences for precise citations", done, total)
 
         report = engine.ingest(sources, collection, on_file=on_file, on_batch=on_batch, on_units=on_units)
         if bars:

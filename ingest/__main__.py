@@ -80,18 +80,18 @@ def main(argv: list[str] | None = None) -> int:
         files_bar.refresh()
         batch_bar.reset(total=0)
 
-    def on_batch(done: int, total: int) -> None:
-        batch_bar.set_description("passages", refresh=False)
+    def advance(what: str, done: int, total: int) -> None:
+        batch_bar.set_description(what, refresh=False)
         batch_bar.total = total
         batch_bar.n = done
         batch_bar.refresh()
 
+    def on_batch(done: int, total: int) -> None:
+        advance("passages", done, total)
+
     def on_units(name: str, done: int, total: int) -> None:
         # the file is searchable now; its sentence units (precise citations) are embedded next
-        batch_bar.set_description("sentences", refresh=False)
-        batch_bar.total = total
-        batch_bar.n = done
-        batch_bar.refresh()
+        advance("sentences", done, total)
 
     try:
         report = engine.ingest(sources, args.collection, create=not args.no_create,
