@@ -16,7 +16,9 @@ import numpy as np
 
 from rag.models.batching import pad_batch, plan_batches
 
-DEFAULT_TOKENS_PER_BATCH = {"cpu": 4096, "cuda": 32768}
+#: padded tokens per forward batch: small on CPU, as for the encoder (rag.models.encoder); 20 CUAD
+#: pairs (6,433 tokens) scored in 0.80x the time of a 4,096 budget in int8, 0.78x in bf16 (2-core AMD EPYC)
+DEFAULT_TOKENS_PER_BATCH = {"cpu": 512, "cuda": 32768}
 
 
 class Reranker:

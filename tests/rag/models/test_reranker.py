@@ -58,10 +58,15 @@ def test_scores_order_and_normalisation(reranker: Any) -> None:
     assert np.abs(singles - raw).max() < 1e-5
 
 
-def test_progress_and_edge_inputs(reranker: Any) -> None:
+def test_progress_and_edge_inputs(reranker: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[int, int]] = []
+    monkeypatch.setattr(reranker, "tokens_per_batch", 4096)  # room for all four pairs: batch_size decides
     reranker.score([(QUERY, p) for p in PASSAGES], batch_size=2, progress=lambda d, t: calls.append((d, t)))
     assert calls == [(2, 4), (4, 4)]
+    calls.clear()
+    monkeypatch.setattr(reranker, "tokens_per_batch", 512)  # the CPU default: the 512-token pair goes alone
+    reranker.score([(QUERY, p) for p in PASSAGES], progress=lambda d, t: calls.append((d, t)))
+    assert calls == [(1, 4), (4, 4)]
     assert reranker.score([]).shape == (0,)
     with pytest.raises(TypeError, match="pairs"):
         reranker.score([QUERY])
