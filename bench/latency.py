@@ -190,6 +190,12 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def within(ingest: dict[str, Any] | None, key: str) -> bool | None:
+    """Whether the ingest's seconds per 100 pages under ``key`` meet the target (None: not measured)."""
+    value = (ingest or {}).get(key)
+    return None if value is None else value <= TARGETS["ingest_100_pages_s"]
+
+
 class Runner:
     """One model variant (precision) of the benchmark: its engine, reranking policy and timed runs."""
 
@@ -236,7 +242,7 @@ class Runner:
         return (f"off {off['sources_s']:.2f} s, budget {run['sources_s']:.2f} s ({run['reranked']} reranked), "
                 f"repeat {again['sources_s']:.2f} s")
 
-    def result(self, ingest_s_per_100_pages: float | None) -> dict[str, Any]:
+    def result(self, ingest: dict[str, Any] | None) -> dict[str, Any]:
         summary = {k: summarise(v) for k, v in self.modes.items()}
         if self.fixed_runs:
             summary["rerank_fixed_top20"] = summarise(self.fixed_runs)
@@ -245,8 +251,10 @@ class Runner:
                                          <= TARGETS["sources_p50_rerank_s"]) if self.fixed_runs else None,
             "sources_p50_rerank_budget": summary["rerank_budget"]["sources_s"]["p50"] <= TARGETS["sources_p50_rerank_s"],
             "sources_p50_no_rerank": summary["rerank_off"]["sources_s"]["p50"] <= TARGETS["sources_p50_no_rerank_s"],
-            "ingest_100_pages": None if ingest_s_per_100_pages is None
-            else ingest_s_per_100_pages <= TARGETS["ingest_100_pages_s"],
+            # searchable: read, embedded and committed (what the target times); the sentence-unit
+            # pass for precise citations runs after it, so the whole ingest is judged apart
+            "ingest_100_pages_searchable": within(ingest, "searchable_for_100_pages_s"),
+            "ingest_100_pages_with_units": within(ingest, "seconds_for_100_pages"),
         }
         return {"quantize": self.engine.settings.quantize, "encoder_dtype": self.engine.encoder.dtype,
                 "reranker_dtype": self.reranker.dtype, "reranker_load_s": self.reranker_load_s,
@@ -329,8 +337,7 @@ def main(argv: list[str] | None = None) -> int:
             line = runners[v].question(q["query"])
             print(f"  q{i + 1:02d} {v}: {line}; load {load()[0]}", flush=True)
 
-    per_100 = ingest_result["seconds_for_100_pages"] if ingest_result else None
-    results = {v: r.result(per_100) for v, r in runners.items()}
+    results = {v: r.result(ingest_result) for v, r in runners.items()}
     result = {
         "benchmark": "latency",
         **({"variants_interleaved": variants,
