@@ -15,15 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.models.batching import pad_batch, plan_batches
-
-#: Padded tokens per forward batch. On CPU a small budget is fastest: the matrix products are
-#: already efficient at a few hundred rows, while a batch's activations (an XLM-R large layer's
-#: 4,096-wide feed-forward, its attention scores) outgrow the caches as it grows. Measured with
-#: bench/encode.py's 48 CUAD passages on a 2-core AMD EPYC: 512 tokens ran BGE-M3 1.3x as fast as
-#: 4,096 in int8 (~810 against ~610 tokens/s), 1.2x in bf16 (~470 against ~400), 1.25x in fp32
-#: (242 against 193, best of two).
-DEFAULT_TOKENS_PER_BATCH = {"cpu": 512, "cuda": 32768}
+from rag.models.batching import default_tokens_per_batch, pad_batch, plan_batches
 
 
 @dataclass
@@ -74,7 +66,7 @@ class Encoder(ABC):
         self.dim = dim
         self.max_length = max_length
         self.query_instruction = query_instruction
-        self.tokens_per_batch = tokens_per_batch or DEFAULT_TOKENS_PER_BATCH["cpu" if device == "cpu" else "cuda"]
+        self.tokens_per_batch = tokens_per_batch or default_tokens_per_batch(device)
         self._pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
     def __repr__(self) -> str:

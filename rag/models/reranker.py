@@ -14,11 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.models.batching import pad_batch, plan_batches
-
-#: padded tokens per forward batch: small on CPU, as for the encoder (rag.models.encoder); 20 CUAD
-#: pairs (6,433 tokens) scored in 0.80x the time of a 4,096 budget in int8, 0.78x in bf16 (2-core AMD EPYC)
-DEFAULT_TOKENS_PER_BATCH = {"cpu": 512, "cuda": 32768}
+from rag.models.batching import default_tokens_per_batch, pad_batch, plan_batches
 
 
 class Reranker:
@@ -51,7 +47,7 @@ class Reranker:
         self.max_length = max_length
         self.query_max_length = query_max_length or max_length * 3 // 4
         self.passage_max_length = passage_max_length
-        self.tokens_per_batch = tokens_per_batch or DEFAULT_TOKENS_PER_BATCH["cpu" if device == "cpu" else "cuda"]
+        self.tokens_per_batch = tokens_per_batch or default_tokens_per_batch(device)
         self._pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self._prefix, self._middle, self._suffix = _pair_template(tokenizer)
         #: latency budget, candidate floor and score cache of the retrieval pipeline's rerank stage,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 
-from rag.models.batching import pad_batch, plan_batches
+from rag.models.batching import default_tokens_per_batch, pad_batch, plan_batches
 
 
 def test_batches_cover_every_index_once_longest_first_within_budget() -> None:
@@ -34,3 +35,15 @@ def test_pad_batch() -> None:
     ids, mask = pad_batch([[5, 6, 7], [8]], pad_id=1)
     assert ids.tolist() == [[5, 6, 7], [8, 1, 1]]
     assert mask.tolist() == [[1, 1, 1], [1, 0, 0]]
+
+
+def test_default_budget_is_small_on_cpu_and_shared_by_encoder_and_reranker(tiny_m3_dir: Any,
+                                                                           tiny_reranker_dir: Any) -> None:
+    from rag.models import load_encoder, load_reranker
+
+    assert default_tokens_per_batch("cpu") == 512
+    assert default_tokens_per_batch("cuda") == default_tokens_per_batch("cuda:1") == 32768
+    enc = load_encoder(tiny_m3_dir, device="cpu", dtype="float32")
+    rr = load_reranker(tiny_reranker_dir, device="cpu", dtype="float32")
+    assert enc.tokens_per_batch == rr.tokens_per_batch == 512
+    assert load_encoder(tiny_m3_dir, device="cpu", dtype="float32", tokens_per_batch=64).tokens_per_batch == 64
