@@ -48,6 +48,10 @@ class Settings:
     #: ``int8``: encoder and reranker run through ONNX Runtime with int8 weights (CPU only, built and
     #: cached on first load; rag.models.int8); ``none`` (default): the dtype rule of rag.models
     quantize: str = "none"
+    #: padded tokens per forward batch of the encoder and the reranker; 0 = the device's default
+    #: (rag.models.batching: 512 on CPU, measured fastest on a 2-core EPYC; 32768 on CUDA). A CPU
+    #: with other caches may prefer another: bench/encode.py --tokens-per-batch measures it.
+    tokens_per_batch: int = 0
     #: seconds the reranker may spend per question: it scores as many fused candidates (up to
     #: rerank_top) as its measured speed allows, never fewer than rerank_min_candidates; 0 = no budget
     rerank_budget_s: float = 1.5
@@ -124,6 +128,7 @@ _ENV = {
     "llm_context_tokens": "RAG_LLM_CONTEXT_TOKENS",
     "device": "RAG_DEVICE",
     "quantize": "RAG_QUANTIZE",
+    "tokens_per_batch": "RAG_TOKENS_PER_BATCH",
     "rerank_budget_s": "RAG_RERANK_BUDGET_S",
     "rerank_min_candidates": "RAG_RERANK_MIN_CANDIDATES",
     "rerank_cache_size": "RAG_RERANK_CACHE_SIZE",
@@ -198,6 +203,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         raise ValueError(f"RAG_DEVICE must be cpu, cuda or auto, not {settings.device!r}")
     if settings.quantize not in {"none", "int8"}:
         raise ValueError(f"RAG_QUANTIZE must be none or int8, not {settings.quantize!r}")
+    if settings.tokens_per_batch < 0:
+        raise ValueError(f"RAG_TOKENS_PER_BATCH must be >= 0 (0: the device's default), not {settings.tokens_per_batch}")
     if settings.rerank_budget_s < 0 or settings.rerank_min_candidates < 0 or settings.rerank_cache_size < 0:
         raise ValueError("RAG_RERANK_BUDGET_S, RAG_RERANK_MIN_CANDIDATES and RAG_RERANK_CACHE_SIZE must be >= 0")
     if settings.llm_backend and settings.llm_backend not in {"openai", "local", "extractive"}:

@@ -65,7 +65,8 @@ class Engine:
                 from rag.models import load_encoder
 
                 self._encoder = load_encoder(resolve_model(self.settings.embed_model),
-                                             device=self.settings.device, quantize=self.settings.quantize)
+                                             device=self.settings.device, quantize=self.settings.quantize,
+                                             tokens_per_batch=self.settings.tokens_per_batch or None)
             return self._encoder
 
     @property
@@ -79,7 +80,8 @@ class Engine:
                     from rag.models import load_reranker
 
                     self._reranker = load_reranker(self.settings.rerank_model, device=self.settings.device,
-                                                   quantize=self.settings.quantize)
+                                                   quantize=self.settings.quantize,
+                                                   tokens_per_batch=self.settings.tokens_per_batch or None)
                 self._reranker_loaded = True
             return self._reranker
 

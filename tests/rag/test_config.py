@@ -62,3 +62,19 @@ def test_visual_model_is_off_by_default_and_named_by_its_variable() -> None:
     assert load_settings({}).visual_model is None
     assert load_settings({"RAG_VISUAL_MODEL": "/models/Visualized_m3.pth"}).visual_model == "/models/Visualized_m3.pth"
     assert load_settings({"RAG_VISUAL_MODEL": "none"}).visual_model is None
+
+
+def test_tokens_per_batch_reaches_both_models(tiny_m3_dir, tiny_reranker_dir, tmp_path):
+    from dataclasses import replace
+
+    from rag.engine import Engine
+
+    assert load_settings({}).tokens_per_batch == 0  # the device's default (rag.models.batching)
+    s = load_settings({"RAG_TOKENS_PER_BATCH": "2048", "RAG_DEVICE": "cpu"})
+    engine = Engine(replace(s, embed_model=str(tiny_m3_dir), rerank_model=str(tiny_reranker_dir), data_dir=tmp_path))
+    assert engine.encoder.tokens_per_batch == engine.reranker.tokens_per_batch == 2048
+    default = Engine(replace(load_settings({}), embed_model=str(tiny_m3_dir), rerank_model=str(tiny_reranker_dir),
+                             data_dir=tmp_path, device="cpu"))
+    assert default.encoder.tokens_per_batch == default.reranker.tokens_per_batch == 512
+    with pytest.raises(ValueError, match="RAG_TOKENS_PER_BATCH"):
+        load_settings({"RAG_TOKENS_PER_BATCH": "-1"})
