@@ -48,9 +48,10 @@ class Settings:
     #: ``int8``: encoder and reranker run through ONNX Runtime with int8 weights (CPU only, built and
     #: cached on first load; rag.models.int8); ``none`` (default): the dtype rule of rag.models
     quantize: str = "none"
-    #: padded tokens per forward batch of the encoder and the reranker; 0 = the device's default
-    #: (rag.models.batching: 512 on CPU, measured fastest on a 2-core EPYC; 32768 on CUDA). A CPU
-    #: with other caches may prefer another: bench/encode.py --tokens-per-batch measures it.
+    #: padded tokens per forward batch of the encoder and the reranker; 0 = the default for the
+    #: device and the model's width (rag.models.batching: on CPU 512 for BGE-M3-wide models, 4096
+    #: for narrower ones; 32768 on CUDA). Another CPU may prefer another value:
+    #: bench/encode.py --tokens-per-batch measures it.
     tokens_per_batch: int = 0
     #: seconds the reranker may spend per question: it scores as many fused candidates (up to
     #: rerank_top) as its measured speed allows, never fewer than rerank_min_candidates; 0 = no budget

@@ -58,7 +58,8 @@ def load_encoder(
     unsupported), bf16 on CPUs with AVX512_BF16 or AMX, else float32 (rule and reasons:
     :func:`rag.models.loading.resolve_dtype`). Pass ``"float32"`` to opt out; outputs are always float32.
     ``max_length``: tokens per text, default and maximum the model's limit (8192 for BGE-M3).
-    ``tokens_per_batch``: padded tokens per forward pass (default 512 on CPU, 32768 on CUDA).
+    ``tokens_per_batch``: padded tokens per forward pass (default on CPU 512 for models 1,024 wide or
+    more, such as BGE-M3, else 4096; 32768 on CUDA: :func:`rag.models.batching.default_tokens_per_batch`).
     ``quantize``: ``"int8"`` runs the transformer through ONNX Runtime with int8 weights (CPU only,
     exported and cached on first use, :mod:`rag.models.int8`); ``dtype`` then reads ``"int8"``.
     Raises :class:`ModelLoadError` when files are missing or the Hub cannot be reached.

@@ -10,19 +10,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-#: Padded tokens per forward batch of the text encoder and the reranker. On CPU a small budget is
-#: fastest: the matrix products are already efficient at a few hundred rows, while a batch's
-#: activations (an XLM-R large layer's 4,096-wide feed-forward, its attention scores) outgrow the
-#: caches as it grows. Measured on a 2-core AMD EPYC (bench/encode.py's 48 CUAD passages, bench/
-#: reranker.py's 20 pairs): 512 tokens ran BGE-M3 1.3x as fast as 4,096 in int8 (~810 against ~610
-#: tokens/s), 1.2x in bf16 (~470 against ~400), 1.25x in fp32 (242 against 193, best of two), and
-#: scored the pairs in 0.80x the time in int8, 0.78x in bf16; 256 and 1,024 were within noise of 512.
-DEFAULT_TOKENS_PER_BATCH = {"cpu": 512, "cuda": 32768}
+#: Padded tokens per forward batch of the text encoder and the reranker, by device and model width.
+#: On CPU a wide model runs fastest in small batches: its matrix products are already efficient at a
+#: few hundred rows, while a batch's activations (an XLM-R large layer's 4,096-wide feed-forward, its
+#: attention scores) outgrow the caches as it grows. Measured on a 2-core AMD EPYC (bench/encode.py's
+#: 48 CUAD passages, bench/reranker.py's 20 pairs): 512 tokens ran BGE-M3 1.3x as fast as 4,096 in
+#: int8 (~810 against ~610 tokens/s), 1.2x in bf16 (~470 against ~400), 1.25x in fp32 (242 against
+#: 193), and scored the pairs in 0.80x the time in int8, 0.78x in bf16; 256 and 1,024 were within
+#: noise of 512. A narrow model is the other way round: all-MiniLM-L6-v2 (384 wide, 6 layers) ran
+#: 9,900 tokens/s at 4,096 against 8,100 at 512, its per-batch overhead being the larger cost. Widths
+#: between the two are not measured and keep the old 4,096.
+CPU_TOKENS_PER_BATCH_WIDE = 512
+CPU_TOKENS_PER_BATCH = 4096
+CUDA_TOKENS_PER_BATCH = 32768
+#: hidden size from which a model counts as wide (XLM-R large and BGE-M3: 1,024)
+WIDE_HIDDEN_SIZE = 1024
 
 
-def default_tokens_per_batch(device: str) -> int:
-    """The padded-token budget per forward batch for ``device`` ("cpu", "cuda", "cuda:1", ...)."""
-    return DEFAULT_TOKENS_PER_BATCH["cpu" if device == "cpu" else "cuda"]
+def default_tokens_per_batch(device: str, hidden_size: int | None = None) -> int:
+    """The padded-token budget per forward batch for ``device`` ("cpu", "cuda", "cuda:1", ...) and a
+    model ``hidden_size`` wide (None: unknown, treated as narrow)."""
+    if device != "cpu":
+        return CUDA_TOKENS_PER_BATCH
+    return CPU_TOKENS_PER_BATCH_WIDE if (hidden_size or 0) >= WIDE_HIDDEN_SIZE else CPU_TOKENS_PER_BATCH
 
 
 def plan_batches(lengths: Sequence[int], *, max_tokens: int, max_batch: int | None = None) -> list[list[int]]:

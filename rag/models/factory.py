@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from rag.models.batching import default_tokens_per_batch
 from rag.models.loading import (
     ModelLoadError,
     check_max_length,
@@ -118,7 +119,7 @@ def build_encoder(
         "device": device,
         "dtype": dtype,
         "max_length": check_max_length(max_length, limit, folder),
-        "tokens_per_batch": tokens_per_batch,
+        "tokens_per_batch": tokens_per_batch or default_tokens_per_batch(device, config.hidden_size),
     }
     if family == "bge-m3":
         from rag.models.bge_m3 import COLBERT_FILE, SPARSE_FILE, M3Encoder, load_linear
@@ -198,5 +199,5 @@ def build_reranker(
         max_length=check_max_length(max_length, max_positions(config), folder),
         query_max_length=query_max_length,
         passage_max_length=passage_max_length,
-        tokens_per_batch=tokens_per_batch,
+        tokens_per_batch=tokens_per_batch or default_tokens_per_batch(device, config.hidden_size),
     )

@@ -75,6 +75,6 @@ def test_tokens_per_batch_reaches_both_models(tiny_m3_dir, tiny_reranker_dir, tm
     assert engine.encoder.tokens_per_batch == engine.reranker.tokens_per_batch == 2048
     default = Engine(replace(load_settings({}), embed_model=str(tiny_m3_dir), rerank_model=str(tiny_reranker_dir),
                              data_dir=tmp_path, device="cpu"))
-    assert default.encoder.tokens_per_batch == default.reranker.tokens_per_batch == 512
+    assert default.encoder.tokens_per_batch == default.reranker.tokens_per_batch == 4096  # narrow tiny models
     with pytest.raises(ValueError, match="RAG_TOKENS_PER_BATCH"):
         load_settings({"RAG_TOKENS_PER_BATCH": "-1"})

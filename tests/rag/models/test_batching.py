@@ -37,13 +37,13 @@ def test_pad_batch() -> None:
     assert mask.tolist() == [[1, 1, 1], [1, 0, 0]]
 
 
-def test_default_budget_is_small_on_cpu_and_shared_by_encoder_and_reranker(tiny_m3_dir: Any,
-                                                                           tiny_reranker_dir: Any) -> None:
+def test_default_budget_by_device_and_width(tiny_m3_dir: Any, tiny_reranker_dir: Any) -> None:
     from rag.models import load_encoder, load_reranker
 
-    assert default_tokens_per_batch("cpu") == 512
-    assert default_tokens_per_batch("cuda") == default_tokens_per_batch("cuda:1") == 32768
+    assert default_tokens_per_batch("cpu", 1024) == 512  # BGE-M3, bge-reranker-v2-m3: small batches
+    assert default_tokens_per_batch("cpu", 384) == default_tokens_per_batch("cpu") == 4096  # MiniLM, unknown
+    assert default_tokens_per_batch("cuda", 1024) == default_tokens_per_batch("cuda:1") == 32768
     enc = load_encoder(tiny_m3_dir, device="cpu", dtype="float32")
     rr = load_reranker(tiny_reranker_dir, device="cpu", dtype="float32")
-    assert enc.tokens_per_batch == rr.tokens_per_batch == 512
+    assert enc.model.config.hidden_size < 1024 and enc.tokens_per_batch == rr.tokens_per_batch == 4096
     assert load_encoder(tiny_m3_dir, device="cpu", dtype="float32", tokens_per_batch=64).tokens_per_batch == 64

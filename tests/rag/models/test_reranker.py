@@ -64,7 +64,7 @@ def test_progress_and_edge_inputs(reranker: Any, monkeypatch: pytest.MonkeyPatch
     reranker.score([(QUERY, p) for p in PASSAGES], batch_size=2, progress=lambda d, t: calls.append((d, t)))
     assert calls == [(2, 4), (4, 4)]
     calls.clear()
-    monkeypatch.setattr(reranker, "tokens_per_batch", 512)  # the CPU default: the 512-token pair goes alone
+    monkeypatch.setattr(reranker, "tokens_per_batch", 512)  # wide models' CPU default: the 512-token pair goes alone
     reranker.score([(QUERY, p) for p in PASSAGES], progress=lambda d, t: calls.append((d, t)))
     assert calls == [(1, 4), (4, 4)]
     assert reranker.score([]).shape == (0,)
