@@ -205,7 +205,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     if settings.quantize not in {"none", "int8"}:
         raise ValueError(f"RAG_QUANTIZE must be none or int8, not {settings.quantize!r}")
     if settings.tokens_per_batch < 0:
-        raise ValueError(f"RAG_TOKENS_PER_BATCH must be >= 0 (0: the device's default), not {settings.tokens_per_batch}")
+        raise ValueError(f"RAG_TOKENS_PER_BATCH must be >= 0 (0: the default for the device and the model), "
+                         f"not {settings.tokens_per_batch}")
     if settings.rerank_budget_s < 0 or settings.rerank_min_candidates < 0 or settings.rerank_cache_size < 0:
         raise ValueError("RAG_RERANK_BUDGET_S, RAG_RERANK_MIN_CANDIDATES and RAG_RERANK_CACHE_SIZE must be >= 0")
     if settings.llm_backend and settings.llm_backend not in {"openai", "local", "extractive"}:

@@ -29,7 +29,8 @@ WIDE_HIDDEN_SIZE = 1024
 
 def default_tokens_per_batch(device: str, hidden_size: int | None = None) -> int:
     """The padded-token budget per forward batch for ``device`` ("cpu", "cuda", "cuda:1", ...) and a
-    model ``hidden_size`` wide (None: unknown, treated as narrow)."""
+    model ``hidden_size`` wide (None: unknown, treated as narrow). The model factory is its one caller
+    for the encoder and the reranker, so the rule lives here and nowhere else."""
     if device != "cpu":
         return CUDA_TOKENS_PER_BATCH
     return CPU_TOKENS_PER_BATCH_WIDE if (hidden_size or 0) >= WIDE_HIDDEN_SIZE else CPU_TOKENS_PER_BATCH

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.models.batching import default_tokens_per_batch, pad_batch, plan_batches
+from rag.models.batching import pad_batch, plan_batches
 
 
 @dataclass
@@ -54,7 +54,7 @@ class Encoder(ABC):
         dtype: str,
         dim: int,
         max_length: int,
-        tokens_per_batch: int | None = None,
+        tokens_per_batch: int,
         query_instruction: str = "",
     ) -> None:
         self.name = name
@@ -66,7 +66,9 @@ class Encoder(ABC):
         self.dim = dim
         self.max_length = max_length
         self.query_instruction = query_instruction
-        self.tokens_per_batch = tokens_per_batch or default_tokens_per_batch(device)
+        #: padded tokens per forward batch; the factory picks it for the device and the model's width
+        #: (rag.models.batching.default_tokens_per_batch)
+        self.tokens_per_batch = tokens_per_batch
         self._pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
     def __repr__(self) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.models.batching import default_tokens_per_batch, pad_batch, plan_batches
+from rag.models.batching import pad_batch, plan_batches
 
 
 class Reranker:
@@ -36,7 +36,7 @@ class Reranker:
         max_length: int,
         query_max_length: int | None = None,
         passage_max_length: int | None = None,
-        tokens_per_batch: int | None = None,
+        tokens_per_batch: int,
     ) -> None:
         self.name = name
         self.folder = folder
@@ -47,7 +47,9 @@ class Reranker:
         self.max_length = max_length
         self.query_max_length = query_max_length or max_length * 3 // 4
         self.passage_max_length = passage_max_length
-        self.tokens_per_batch = tokens_per_batch or default_tokens_per_batch(device)
+        #: padded tokens per forward batch; the factory picks it for the device and the model's width
+        #: (rag.models.batching.default_tokens_per_batch)
+        self.tokens_per_batch = tokens_per_batch
         self._pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self._prefix, self._middle, self._suffix = _pair_template(tokenizer)
         #: latency budget, candidate floor and score cache of the retrieval pipeline's rerank stage,
