@@ -187,6 +187,8 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
            "stage_median_s": {s: float(np.median([r["stages"].get(s, 0.0) for r in runs])) for s in stages}}
     if any("reranked" in r for r in runs):
         out["reranked_candidates"] = pct([r["reranked"] for r in runs])
+    if any("rerank_tokens" in r for r in runs):  # the pairs' tokens the cross-encoder read
+        out["rerank_tokens"] = pct([r["rerank_tokens"] for r in runs if "rerank_tokens" in r])
     return out
 
 
@@ -225,7 +227,7 @@ class Runner:
             run = ask(self.retriever, self.llm, question)
         finally:
             self.reranker.policy = self.policy
-        run["reranked"] = no_budget.last.scored
+        run["reranked"], run["rerank_tokens"] = no_budget.last.scored, no_budget.last.tokens
         self.fixed_runs.append(run)
         return run
 
@@ -235,6 +237,7 @@ class Runner:
         self.modes["rerank_off"].append(off)
         run = ask(self.retriever, self.llm, question)
         run["reranked"], run["rerank_computed"] = self.policy.last.scored, self.policy.last.computed
+        run["rerank_tokens"] = self.policy.last.tokens
         self.modes["rerank_budget"].append(run)
         again = ask(self.retriever, self.llm, question)
         again["reranked"], again["rerank_computed"] = self.policy.last.scored, self.policy.last.computed

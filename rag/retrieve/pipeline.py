@@ -80,6 +80,15 @@ class RetrievalOptions:
     #: 35.7 / 31.0, 74.7 / 77.7, 60.9 / 62.3, 65.4 / 55.8; for the chunks too, 5-8 points less
     #: on the cuad dev halves
     span_query: str = "asked"
+    #: inside the documents a question is about (the ones it names, or the collection's only
+    #: one), the cross-encoder reads what it asks ("asked": ``DocumentScorer.asked_part``) or the
+    #: whole "question". The naming part is the same words against every candidate of those
+    #: documents, so it ranks nothing there, yet a cross-encoder reads it once per pair. Measured
+    #: (bench/latency.py's contract, 40 CUAD questions, XLM-R tokenizer, top 20): 71 -> 27
+    #: question tokens, 2,847 -> 1,967 tokens per question p50. Its effect on a real reranker's
+    #: ranking is not measured here (no cross-encoder weights offline); as the spans' query the
+    #: asked part measured as above
+    rerank_query: str = "asked"
     span_weights: SpanWeights = SpanWeights()
     #: image items (issue 17; only with a visual model): how they join the text hits
     image_search: ImageSearchOptions = ImageSearchOptions()
@@ -180,12 +189,17 @@ class Retriever:
                 trace.notes.append(f"ranked inside the named document(s) with {drop} query as: {asked}")
         want_colbert = opt.colbert and getattr(self.encoder, "has_colbert", False)
         want_sparse = opt.use_sparse and self.sparse_kind == "lexical"
-        if opt.span_query not in ("asked", "question"):
-            raise ValueError(f"span_query must be asked or question, not {opt.span_query!r}")
+        for name in ("span_query", "rerank_query"):
+            if getattr(opt, name) not in ("asked", "question"):
+                raise ValueError(f"{name} must be asked or question, not {getattr(opt, name)!r}")
+        # "this agreement": the named (or selected) documents, or the collection's only one
+        about = scope if scope is not None else (list(state.docs) if len(state.docs) == 1 else None)
+        # what the question asks of them, less the parts that name them
+        asked_about = question if about is None else state.scorer(self.scoping).asked_part(question, about)
         texts = [asked if drop == "both" else question]
         asked_span: str | None = None
         if opt.spans and scope is not None and opt.span_query == "asked":
-            asked_span = state.scorer(self.scoping).asked_part(question, scope)
+            asked_span = asked_about
             if asked_span != texts[0]:
                 texts.append(asked_span)  # one batch: ranks the spans only
                 trace.notes.append(f"spans ranked inside the named document(s) for: {asked_span}")
@@ -211,13 +225,9 @@ class Retriever:
         lap("encode")
 
         lookup: list[Hit] = []
-        # "this agreement": the named (or selected) documents, a few at most, or the collection's only one
-        about = scope if scope is not None else (list(state.docs) if len(state.docs) == 1 else None)
         if opt.document_facts and about is not None and len(about) <= self.scoping.max_documents:
             # judged on what is asked, not on the words that name the contract
-            what = asked_span if about is scope and asked_span is not None else \
-                state.scorer(self.scoping).asked_part(question, about)
-            lookup = date_hits(what, about, state.text, state.chunks, state.pages)
+            lookup = date_hits(asked_about, about, state.text, state.chunks, state.pages)
             if lookup:
                 trace.notes.append("the question asks for the document's own date: it is cited first, "
                                    "from where the document states it")
@@ -267,7 +277,10 @@ class Retriever:
                                q_sparse_span if opt.use_sparse else None, opt)
             lap("spans")
         if opt.rerank and self.reranker is not None:
-            hits = self._rerank(question, hits, opt)
+            judged = asked_about if opt.rerank_query == "asked" else question
+            if judged != question:
+                trace.notes.append(f"reranked inside the named document(s) for: {judged}")
+            hits = self._rerank(judged, hits, opt)
             lap("rerank")
 
         seen = {h.chunk.id for h in lookup if h.via == "clause"}  # a whole clause: not listed twice
